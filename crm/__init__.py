@@ -1,0 +1,148 @@
+"""The stakeholder tracker: `create_app` builds and wires the Flask application."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request, session
+from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from crm.access import Permission, can
+from crm.config import Config, from_environment
+from crm.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Reachable without signing in; everything else requires an active user (tested on url_map).
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "main.healthz", "static", "bootstrap.static"})
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite ignores foreign keys unless asked; WAL lets readers work during a write."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 5000")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+
+def create_app(config_class: type[Config] | None = None) -> Flask:
+    """Build the application. Makes no queries and runs no migrations (deploys do)."""
+    config_class = config_class or from_environment()
+    config_class.validate()
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_object(config_class)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=_select_locale,
+        default_translation_directories=str(ROOT / "crm" / "translations"),
+    )
+    _init_login(app)
+    if app.config["PROXY_FIX_X_FOR"]:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1, x_host=1
+        )
+
+    _register_blueprints(app)
+    _init_templates(app)
+
+    from crm.cli import crm as crm_cli
+
+    app.cli.add_command(crm_cli)
+    return app
+
+
+def _select_locale() -> str | None:
+    languages = list(Config.LANGUAGES)
+    if current_user and current_user.is_authenticated:
+        return str(current_user.locale)
+    chosen = session.get("locale")
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(languages) or "en"
+
+
+def _init_login(app: Flask) -> None:
+    from datetime import timedelta
+
+    from crm.services import accounts
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+    # "basic" marks a session non-fresh when the address changes (mobile networks do);
+    # revocation works through the session token in the user id.
+    login_manager.session_protection = "basic"
+    app.config["REMEMBER_COOKIE_DURATION"] = timedelta(
+        days=app.config["REMEMBER_COOKIE_DURATION_DAYS"]
+    )
+    login_manager.user_loader(accounts.load_session_user)
+
+    @app.before_request
+    def require_login() -> Any:
+        if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS:
+            return None
+        if request.blueprint == "api" or request.endpoint.startswith("api."):
+            return None  # the API authenticates with bearer tokens
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        return None
+
+
+def _register_blueprints(app: Flask) -> None:
+    from crm.blueprints import admin, auth, errors, main, organisations, people, stakeholders
+
+    for module in (auth, main, errors, admin, organisations, people, stakeholders):
+        app.register_blueprint(module.bp)
+
+
+def _url_with(**changes: Any) -> str:
+    """The current page's URL with some query parameters changed (sorting, paging)."""
+    from flask import url_for
+
+    args = {**request.args.to_dict(), **changes}
+    return url_for(request.endpoint, **(request.view_args or {}), **args)  # type: ignore[arg-type]
+
+
+def _init_templates(app: Flask) -> None:
+    from crm import models
+
+    app.jinja_env.filters["label"] = models.label
+    app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
+        format_datetime(value, fmt) if value else ""
+    )
+    app.jinja_env.filters["date"] = lambda value, fmt="medium": (
+        format_date(value, fmt) if value else ""
+    )
+    app.jinja_env.globals["url_with"] = _url_with
+    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["Permission"] = Permission
+    app.jinja_env.globals["E"] = models  # enums for filters: E.Sector, E.OrgType, ...
+    app.jinja_env.globals["can"] = lambda permission: can(current_user, permission)
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

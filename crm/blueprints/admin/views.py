@@ -1,0 +1,116 @@
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from crm.access import Permission, permission_required
+from crm.blueprints.admin import bp
+from crm.blueprints.admin.forms import EditUserForm, NewUserForm, ResetPasswordForm
+from crm.blueprints.stakeholders.helpers import attach_error
+from crm.models import Stakeholder
+from crm.services import accounts, stakeholders
+from crm.services.errors import ServiceError
+
+
+@bp.route("/admin/users")
+@permission_required(Permission.MANAGE_USERS)
+def users():
+    return render_template("admin/users.html", users=accounts.list_users())
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@permission_required(Permission.MANAGE_USERS)
+def new_user():
+    form = NewUserForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(
+                form.email.data,
+                name=form.name.data,
+                role=form.role.data,
+                password=form.password.data,
+                locale=form.locale.data,
+                actor=current_user,
+            )
+        except ServiceError as err:
+            attach_error(form, err)
+        else:
+            flash(_("User %(email)s created.", email=user.email), "success")
+            return redirect(url_for(".users"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/user_form.html", form=form, user=None), status
+
+
+@bp.route("/admin/users/<int:user_id>/edit", methods=["GET", "POST"])
+@permission_required(Permission.MANAGE_USERS)
+def edit_user(user_id: int):
+    user = accounts.get(user_id)
+    form = EditUserForm(obj=user)
+    reset = ResetPasswordForm(prefix="reset")
+    if form.validate_on_submit():
+        if form.version_number != user.version:
+            form.form_errors.append(_("Someone else changed this user; reload and try again."))
+        else:
+            try:
+                accounts.update_user(
+                    user,
+                    name=form.name.data,
+                    role=form.role.data,
+                    is_enabled=form.is_enabled.data,
+                    locale=form.locale.data,
+                    actor=current_user,
+                )
+            except ServiceError as err:
+                attach_error(form, err)
+            else:
+                flash(_("User %(email)s saved.", email=user.email), "success")
+                return redirect(url_for(".users"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/user_form.html", form=form, reset=reset, user=user), status
+
+
+@bp.route("/admin/users/<int:user_id>/password", methods=["POST"])
+@permission_required(Permission.MANAGE_USERS)
+def reset_password(user_id: int):
+    user = accounts.get(user_id)
+    reset = ResetPasswordForm(prefix="reset")
+    if reset.validate_on_submit():
+        try:
+            accounts.set_password(user, reset.password.data, actor=current_user)
+        except ServiceError as err:
+            attach_error(reset, err)
+        else:
+            flash(
+                _(
+                    "Password of %(email)s reset; their other sessions are signed out.",
+                    email=user.email,
+                ),
+                "success",
+            )
+            return redirect(url_for(".users"))
+    form = EditUserForm(obj=user, formdata=None)
+    return render_template("admin/user_form.html", form=form, reset=reset, user=user), 400
+
+
+@bp.route("/trash")
+@permission_required(Permission.MANAGE_TRASH)
+def trash():
+    return render_template("admin/trash.html", records=stakeholders.list_trash())
+
+
+@bp.route("/trash/<int:stakeholder_id>/restore", methods=["POST"])
+@permission_required(Permission.MANAGE_TRASH)
+def restore(stakeholder_id: int):
+    record = stakeholders.get(Stakeholder, stakeholder_id, include_deleted=True)
+    stakeholders.restore(record, actor=current_user)
+    flash(_("“%(name)s” restored.", name=record.display_name), "success")
+    return redirect(url_for(".trash"))
+
+
+@bp.route("/trash/<int:stakeholder_id>/purge", methods=["POST"])
+@permission_required(Permission.MANAGE_TRASH)
+def purge(stakeholder_id: int):
+    record = stakeholders.get(Stakeholder, stakeholder_id, include_deleted=True)
+    name = record.display_name
+    stakeholders.purge(record, actor=current_user)
+    flash(_("“%(name)s” deleted for good.", name=name), "success")
+    return redirect(url_for(".trash"))

@@ -1,0 +1,129 @@
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from crm.access import Permission, permission_required
+from crm.blueprints.people import bp
+from crm.blueprints.people.forms import PersonForm
+from crm.blueprints.stakeholders.forms import AffiliationForm, RelationshipForm
+from crm.blueprints.stakeholders.helpers import (
+    affiliation_form,
+    attach_error,
+    conflict_page,
+    list_args,
+    relationship_form,
+)
+from crm.forms import id_choices
+from crm.models import EngagementLevel, Gender, Person
+from crm.services import accounts, audit, stakeholders
+from crm.services.errors import Conflict, ServiceError
+
+
+def _form(**kwargs) -> PersonForm:  # type: ignore[no-untyped-def]
+    form = PersonForm(**kwargs)
+    form.owner_id.choices = id_choices(accounts.active_user_choices(), blank="—")
+    return form
+
+
+@bp.route("")
+def index():
+    args = list_args()
+    criteria = stakeholders.PersonCriteria(
+        q=args.text("q"),
+        organisation_id=args.integer("organisation"),
+        gender=args.choice("gender", Gender),
+        tag=args.text("tag"),
+        engagement_level=args.choice("level", EngagementLevel),
+        owner_id=args.integer("owner"),
+        sort=args.sort(stakeholders.PERSON_SORTS),
+        descending=args.descending(),
+    )
+    page = stakeholders.list_people(criteria, page=args.page(), per_page=args.per_page())
+    return render_template(
+        "people/index.html",
+        page=page,
+        criteria=criteria,
+        organisations=stakeholders.organisation_choices(),
+        tags=stakeholders.tag_names(),
+        owners=accounts.active_user_choices(),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@permission_required(Permission.EDIT_STAKEHOLDERS)
+def new():
+    form = _form()
+    if request.method == "GET":
+        form.version.data = "0"
+        form.owner_id.data = current_user.id
+    if form.validate_on_submit():
+        try:
+            person = stakeholders.create_person(form.changes(), actor=current_user)
+        except ServiceError as err:
+            attach_error(form, err)
+        else:
+            flash(_("“%(name)s” created.", name=person.display_name), "success")
+            return redirect(url_for(".detail", person_id=person.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("people/edit.html", form=form, person=None), status
+
+
+def render_detail(
+    person: Person,
+    *,
+    relationship: RelationshipForm | None = None,
+    affiliation: AffiliationForm | None = None,
+    status: int = 200,
+):
+    return render_template(
+        "people/detail.html",
+        person=person,
+        affiliations=stakeholders.affiliations_of_person(person),
+        relationships=stakeholders.relationships_of(person),
+        relationship_form=relationship or relationship_form(person),
+        affiliation_form=affiliation_form(person, affiliation),
+        events=audit.history("people", person.id),
+    ), status
+
+
+@bp.route("/<int:person_id>")
+def detail(person_id: int):
+    return render_detail(stakeholders.get(Person, person_id))
+
+
+@bp.route("/<int:person_id>/edit", methods=["GET", "POST"])
+@permission_required(Permission.EDIT_STAKEHOLDERS)
+def edit(person_id: int):
+    person = stakeholders.get(Person, person_id)
+    form = _form(obj=person)
+    if request.method == "GET":
+        form.tags.data = [t.name for t in person.tags]
+    if form.validate_on_submit():
+        try:
+            stakeholders.update(
+                person, form.changes(), version=form.version_number, actor=current_user
+            )
+        except Conflict as err:
+            return conflict_page(form, person, err, "people/_form.html")
+        except ServiceError as err:
+            attach_error(form, err)
+        else:
+            flash(_("Changes saved."), "success")
+            return redirect(url_for(".detail", person_id=person.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("people/edit.html", form=form, person=person), status
+
+
+@bp.route("/<int:person_id>/delete", methods=["GET", "POST"])
+@permission_required(Permission.DELETE)
+def delete(person_id: int):
+    person = stakeholders.get(Person, person_id)
+    if request.method == "POST":
+        stakeholders.delete(person, actor=current_user)
+        flash(_("“%(name)s” moved to the trash.", name=person.display_name), "success")
+        return redirect(url_for(".index"))
+    return render_template(
+        "stakeholders/confirm_delete.html",
+        stakeholder=person,
+        cancel_url=url_for(".detail", person_id=person.id),
+    )

@@ -1,0 +1,111 @@
+"""View helpers shared by the organisation and people pages."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from flask import current_app, render_template, request
+from flask_babel import gettext as _
+
+from crm.blueprints.stakeholders.forms import AffiliationForm, RelationshipForm
+from crm.forms import BaseForm, id_choices
+from crm.models import Person, Stakeholder
+from crm.services import stakeholders
+from crm.services.errors import Conflict, ServiceError
+
+MAX_TEXT = 200
+
+
+class ListArgs:
+    """Query-string filters read defensively: unknown values are ignored, never a 500."""
+
+    def __init__(self, args: Any) -> None:
+        self.args = args
+
+    def text(self, name: str) -> str:
+        return (self.args.get(name) or "").strip()[:MAX_TEXT]
+
+    def choice(self, name: str, enum: type[StrEnum]) -> str:
+        value = self.text(name)
+        return value if value in {m.value for m in enum} else ""
+
+    def integer(self, name: str) -> int | None:
+        value = self.text(name)
+        return int(value) if value.isdigit() and len(value) < 10 else None
+
+    def page(self) -> int:
+        value = self.integer("page")
+        return max(1, min(value or 1, 100_000))
+
+    def per_page(self) -> int:
+        default = current_app.config["PER_PAGE"]
+        value = self.integer("per_page")
+        return value if value in (25, 50, 100, 200) else default
+
+    def sort(self, allowed: dict[str, Any]) -> str:
+        value = self.text("sort")
+        return value if value in allowed else "name"
+
+    def descending(self) -> bool:
+        return self.text("dir") == "desc"
+
+
+def list_args() -> ListArgs:
+    return ListArgs(request.args)
+
+
+def attach_error(form: BaseForm, err: ServiceError) -> None:
+    """Show a service error next to its field, or above the form."""
+    field = getattr(form, err.field, None) if err.field else None
+    if field is not None:
+        field.errors = [*field.errors, str(err)]
+    else:
+        form.form_errors.append(str(err))
+
+
+def conflict_page(form: BaseForm, stakeholder: Stakeholder, err: Conflict, template: str):
+    """Both versions side by side; the form keeps the user's values on top of the new version."""
+    current = err.current or stakeholders.state(stakeholder)
+    mine = form.changes()
+    rows = []
+    for name, field in form._fields.items():
+        if name in form.NOT_DATA or name not in current:
+            continue
+        theirs = current.get(name)
+        yours = mine.get(name)
+        yours_json = stakeholders.audit.json_value(yours)
+        if isinstance(yours_json, list):
+            yours_json = sorted(yours_json)
+        rows.append(
+            {
+                "label": field.label.text,
+                "yours": yours_json,
+                "theirs": theirs,
+                "differs": (yours_json or None) != (theirs or None),
+            }
+        )
+    form.version.data = str(stakeholder.version)
+    return render_template(
+        "stakeholders/conflict.html",
+        form=form,
+        rows=rows,
+        stakeholder=stakeholder,
+        template=template,
+    ), 409
+
+
+def relationship_form(stakeholder: Stakeholder, form: RelationshipForm | None = None):
+    form = form or RelationshipForm(prefix="rel")
+    form.target_id.choices = id_choices(
+        stakeholders.stakeholder_choices(exclude_id=stakeholder.id), blank=_("Choose…")
+    )
+    return form
+
+
+def affiliation_form(person: Person, form: AffiliationForm | None = None):
+    form = form or AffiliationForm(prefix="aff")
+    form.organisation_id.choices = id_choices(
+        stakeholders.organisation_choices(), blank=_("Choose…")
+    )
+    return form

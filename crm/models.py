@@ -1,0 +1,918 @@
+"""Every model of the stakeholder tracker (SQLAlchemy 2 typed declarations).
+
+Enumerations are `StrEnum`s stored as VARCHAR with a named CHECK constraint, so adding a
+value is a migration. Datetimes are stored in UTC and come back timezone-aware on every
+database, SQLite included. Editable records share `Editable`: timestamps, author, a
+`version` counter for optimistic locking and `deleted_at` for the trash.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, declared_attr, mapped_column, relationship
+
+from crm.access import Role
+from crm.extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timezone-aware datetime on every engine: UTC in, aware UTC out (SQLite drops tzinfo)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def enum_column(enum: type[StrEnum], name: str, length: int = 24) -> sa.Enum:
+    """VARCHAR plus a named CHECK listing the enum's values (not a native database enum)."""
+    return sa.Enum(
+        enum,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        name=name,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Enumerations and their display labels
+# ---------------------------------------------------------------------------------------------
+
+
+class StakeholderKind(StrEnum):
+    organisation = "organisation"
+    person = "person"
+
+
+class EngagementLevel(StrEnum):
+    unaware = "unaware"
+    aware = "aware"
+    engaged = "engaged"
+    committed = "committed"
+    champion = "champion"
+
+
+class OrgType(StrEnum):
+    enterprise = "enterprise"
+    government = "government"
+    industry_body = "industry_body"
+    trade_union = "trade_union"
+    ngo = "ngo"
+    academic = "academic"
+    international = "international"
+    other = "other"
+
+
+class Sector(StrEnum):
+    electronics = "electronics"
+    textile = "textile"
+    both = "both"
+    cross_sector = "cross_sector"
+
+
+class Ownership(StrEnum):
+    state_owned = "state_owned"
+    private = "private"
+    foreign_invested = "foreign_invested"
+    joint_venture = "joint_venture"
+    not_applicable = "not_applicable"
+
+
+class SizeBand(StrEnum):
+    micro = "micro"
+    small = "small"
+    medium = "medium"
+    large = "large"
+    unknown = "unknown"
+
+
+class SupplyChainRole(StrEnum):
+    brand_buyer = "brand_buyer"
+    tier1_supplier = "tier1_supplier"
+    tier2_supplier = "tier2_supplier"
+    not_applicable = "not_applicable"
+
+
+class Gender(StrEnum):
+    female = "female"
+    male = "male"
+    other = "other"
+    undisclosed = "undisclosed"
+
+
+class Language(StrEnum):
+    en = "en"
+    zh = "zh"
+
+
+class Consent(StrEnum):
+    given = "given"
+    withdrawn = "withdrawn"
+    unknown = "unknown"
+
+
+class RelationshipType(StrEnum):
+    member_of = "member_of"
+    subsidiary_of = "subsidiary_of"
+    supplier_to = "supplier_to"
+    supervised_by = "supervised_by"
+    partner_of = "partner_of"
+    reports_to = "reports_to"
+    other = "other"
+
+
+class ActivityType(StrEnum):
+    training = "training"
+    forum = "forum"
+    mou = "mou"
+    research = "research"
+    dialogue = "dialogue"
+    webinar = "webinar"
+    awareness = "awareness"
+    other = "other"
+
+
+class ActivityStatus(StrEnum):
+    planned = "planned"
+    held = "held"
+    cancelled = "cancelled"
+
+
+class AgreementStatus(StrEnum):
+    draft = "draft"
+    negotiating = "negotiating"
+    signed = "signed"
+    expired = "expired"
+    terminated = "terminated"
+
+
+class PartyRole(StrEnum):
+    host = "host"
+    co_organiser = "co_organiser"
+    partner = "partner"
+    sponsor = "sponsor"
+    signatory = "signatory"
+    participant = "participant"
+
+
+class ParticipationStatus(StrEnum):
+    invited = "invited"
+    registered = "registered"
+    attended = "attended"
+    no_show = "no_show"
+
+
+class ParticipationRole(StrEnum):
+    participant = "participant"
+    speaker = "speaker"
+    trainer = "trainer"
+
+
+class Channel(StrEnum):
+    meeting = "meeting"
+    call = "call"
+    email = "email"
+    wechat = "wechat"
+    visit = "visit"
+    video_call = "video_call"
+    event = "event"
+    letter = "letter"
+    other = "other"
+
+
+class Direction(StrEnum):
+    outbound = "outbound"
+    inbound = "inbound"
+
+
+class Priority(StrEnum):
+    low = "low"
+    normal = "normal"
+    high = "high"
+
+
+class FollowUpStatus(StrEnum):
+    open = "open"
+    done = "done"
+    cancelled = "cancelled"
+
+
+class AuditAction(StrEnum):
+    create = "create"
+    update = "update"
+    delete = "delete"
+    restore = "restore"
+    purge = "purge"
+    merge = "merge"
+    export = "export"
+
+
+class Metric(StrEnum):
+    """Figures the system computes, to which a logframe indicator is bound."""
+
+    enterprises_trained = "enterprises_trained"
+    officials_trained = "officials_trained"
+    participants_trained = "participants_trained"
+    forums_held = "forums_held"
+    mous_signed = "mous_signed"
+    research_published = "research_published"
+    stakeholders_engaged = "stakeholders_engaged"
+
+
+LABELS: dict[StrEnum, Any] = {
+    EngagementLevel.unaware: _l("Unaware"),
+    EngagementLevel.aware: _l("Aware"),
+    EngagementLevel.engaged: _l("Engaged"),
+    EngagementLevel.committed: _l("Committed"),
+    EngagementLevel.champion: _l("Champion"),
+    StakeholderKind.organisation: _l("Organisation"),
+    StakeholderKind.person: _l("Person"),
+    OrgType.enterprise: _l("Enterprise"),
+    OrgType.government: _l("Government"),
+    OrgType.industry_body: _l("Industry body"),
+    OrgType.trade_union: _l("Trade union"),
+    OrgType.ngo: _l("NGO"),
+    OrgType.academic: _l("Academic / research"),
+    OrgType.international: _l("International organisation"),
+    OrgType.other: _l("Other"),
+    Sector.electronics: _l("Electronics"),
+    Sector.textile: _l("Textile and garment"),
+    Sector.both: _l("Electronics and textile"),
+    Sector.cross_sector: _l("Cross-sector"),
+    Ownership.state_owned: _l("State-owned"),
+    Ownership.private: _l("Private"),
+    Ownership.foreign_invested: _l("Foreign-invested"),
+    Ownership.joint_venture: _l("Joint venture"),
+    Ownership.not_applicable: _l("Not applicable"),
+    SizeBand.micro: _l("Micro (under 20)"),
+    SizeBand.small: _l("Small (20–99)"),
+    SizeBand.medium: _l("Medium (100–999)"),
+    SizeBand.large: _l("Large (1,000 and more)"),
+    SizeBand.unknown: _l("Unknown"),
+    SupplyChainRole.brand_buyer: _l("Brand or buyer"),
+    SupplyChainRole.tier1_supplier: _l("Tier-1 supplier"),
+    SupplyChainRole.tier2_supplier: _l("Tier-2+ supplier"),
+    SupplyChainRole.not_applicable: _l("Not applicable"),
+    Gender.female: _l("Female"),
+    Gender.male: _l("Male"),
+    Gender.other: _l("Other"),
+    Gender.undisclosed: _l("Undisclosed"),
+    Language.en: _l("English"),
+    Language.zh: _l("Chinese"),
+    Consent.given: _l("Given"),
+    Consent.withdrawn: _l("Withdrawn"),
+    Consent.unknown: _l("Unknown"),
+    RelationshipType.member_of: _l("member of"),
+    RelationshipType.subsidiary_of: _l("subsidiary of"),
+    RelationshipType.supplier_to: _l("supplier to"),
+    RelationshipType.supervised_by: _l("supervised by"),
+    RelationshipType.partner_of: _l("partner of"),
+    RelationshipType.reports_to: _l("reports to"),
+    RelationshipType.other: _l("related to"),
+    ActivityType.training: _l("Training"),
+    ActivityType.forum: _l("Forum"),
+    ActivityType.mou: _l("MoU"),
+    ActivityType.research: _l("Research"),
+    ActivityType.dialogue: _l("Dialogue"),
+    ActivityType.webinar: _l("Webinar"),
+    ActivityType.awareness: _l("Awareness raising"),
+    ActivityType.other: _l("Other"),
+    ActivityStatus.planned: _l("Planned"),
+    ActivityStatus.held: _l("Held"),
+    ActivityStatus.cancelled: _l("Cancelled"),
+    AgreementStatus.draft: _l("Draft"),
+    AgreementStatus.negotiating: _l("Negotiating"),
+    AgreementStatus.signed: _l("Signed"),
+    AgreementStatus.expired: _l("Expired"),
+    AgreementStatus.terminated: _l("Terminated"),
+    PartyRole.host: _l("Host"),
+    PartyRole.co_organiser: _l("Co-organiser"),
+    PartyRole.partner: _l("Partner"),
+    PartyRole.sponsor: _l("Sponsor"),
+    PartyRole.signatory: _l("Signatory"),
+    PartyRole.participant: _l("Participant"),
+    ParticipationStatus.invited: _l("Invited"),
+    ParticipationStatus.registered: _l("Registered"),
+    ParticipationStatus.attended: _l("Attended"),
+    ParticipationStatus.no_show: _l("No-show"),
+    ParticipationRole.participant: _l("Participant"),
+    ParticipationRole.speaker: _l("Speaker"),
+    ParticipationRole.trainer: _l("Trainer"),
+    Channel.meeting: _l("Meeting"),
+    Channel.call: _l("Call"),
+    Channel.email: _l("Email"),
+    Channel.wechat: _l("WeChat"),
+    Channel.visit: _l("Visit"),
+    Channel.video_call: _l("Video call"),
+    Channel.event: _l("Event"),
+    Channel.letter: _l("Letter"),
+    Channel.other: _l("Other"),
+    Direction.outbound: _l("Outbound"),
+    Direction.inbound: _l("Inbound"),
+    Priority.low: _l("Low"),
+    Priority.normal: _l("Normal"),
+    Priority.high: _l("High"),
+    FollowUpStatus.open: _l("Open"),
+    FollowUpStatus.done: _l("Done"),
+    FollowUpStatus.cancelled: _l("Cancelled"),
+    AuditAction.create: _l("created"),
+    AuditAction.update: _l("updated"),
+    AuditAction.delete: _l("moved to trash"),
+    AuditAction.restore: _l("restored"),
+    AuditAction.purge: _l("purged"),
+    AuditAction.merge: _l("merged"),
+    AuditAction.export: _l("exported"),
+    Metric.enterprises_trained: _l("Enterprises trained"),
+    Metric.officials_trained: _l("Government officials trained"),
+    Metric.participants_trained: _l("Participants trained"),
+    Metric.forums_held: _l("Forums held"),
+    Metric.mous_signed: _l("MoUs signed"),
+    Metric.research_published: _l("Research outputs published"),
+    Metric.stakeholders_engaged: _l("Stakeholders engaged"),
+}
+
+
+def label(value: StrEnum | str | None) -> str:
+    """The translated display label of an enum member (the raw value when it has none)."""
+    if value is None:
+        return ""
+    found = LABELS.get(value)  # type: ignore[call-overload]
+    return str(found) if found is not None else str(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared columns
+# ---------------------------------------------------------------------------------------------
+
+
+class Editable:
+    """Columns every editable record carries (DESIGN.md: data model)."""
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    version: Mapped[int] = mapped_column(default=1)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        # Every UPDATE checks and bumps `version`: a stale write raises StaleDataError.
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+# ---------------------------------------------------------------------------------------------
+# Users and access
+# ---------------------------------------------------------------------------------------------
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (sa.CheckConstraint("email = lower(email)", name="email_lowercase"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "user_role", 16))
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    is_enabled: Mapped[bool] = mapped_column(default=True)
+    locale: Mapped[Language] = mapped_column(enum_column(Language, "user_locale", 8), default="en")
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    calendar_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # Changes when the password is reset, which signs the user out everywhere.
+    session_token: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login asks this before signing a user in
+        return self.is_enabled
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role}>"
+
+
+class ApiToken(db.Model):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(80))
+    token_hash: Mapped[str] = mapped_column(sa.String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class AuditEvent(db.Model):
+    """One create, update, delete, restore, purge or merge, with field-level before/after."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        sa.Index("ix_audit_events_entity", "entity_type", "entity_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    action: Mapped[AuditAction] = mapped_column(enum_column(AuditAction, "audit_action", 16))
+    entity_type: Mapped[str] = mapped_column(sa.String(40))
+    entity_id: Mapped[int]
+    summary: Mapped[str] = mapped_column(sa.String(300), default="")
+    # {"field": [before, after], ...}; JSON-safe values only.
+    changes: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+    actor: Mapped[User | None] = relationship()
+
+
+# ---------------------------------------------------------------------------------------------
+# Stakeholders: organisations and people (joined-table inheritance)
+# ---------------------------------------------------------------------------------------------
+
+stakeholder_tags = sa.Table(
+    "stakeholder_tags",
+    db.metadata,
+    sa.Column(
+        "stakeholder_id",
+        sa.ForeignKey("stakeholders.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("tag_id", sa.ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Tag(db.Model):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(60), unique=True)
+
+    def __repr__(self) -> str:
+        return f"<Tag {self.name}>"
+
+
+class Stakeholder(Editable, db.Model):
+    __tablename__ = "stakeholders"
+    __table_args__ = (
+        sa.CheckConstraint("influence BETWEEN 1 AND 5", name="influence_range"),
+        sa.CheckConstraint("interest BETWEEN 1 AND 5", name="interest_range"),
+        sa.Index("ix_stakeholders_kind_deleted_name", "kind", "deleted_at", "sort_name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[StakeholderKind] = mapped_column(
+        enum_column(StakeholderKind, "stakeholder_kind", 16)
+    )
+    display_name: Mapped[str] = mapped_column(sa.String(200))
+    chinese_name: Mapped[str | None] = mapped_column(sa.String(200))
+    # Derived on every write from the Chinese name: "hua wei ji shu" and "hwjs".
+    name_pinyin: Mapped[str | None] = mapped_column(sa.String(600))
+    name_initials: Mapped[str | None] = mapped_column(sa.String(200))
+    # Lower-cased key for sorting: the display name, else the pinyin.
+    sort_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    notes: Mapped[str | None] = mapped_column(sa.Text)
+    owner_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    engagement_level: Mapped[EngagementLevel] = mapped_column(
+        enum_column(EngagementLevel, "engagement_level", 16), default=EngagementLevel.unaware
+    )
+    influence: Mapped[int] = mapped_column(sa.SmallInteger, default=3)
+    interest: Mapped[int] = mapped_column(sa.SmallInteger, default=3)
+
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    tags: Mapped[list[Tag]] = relationship(secondary=stakeholder_tags, order_by=Tag.name)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"polymorphic_on": cls.__table__.c.kind, "version_id_col": cls.__table__.c.version}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.id} {self.display_name!r}>"
+
+
+class Organisation(Stakeholder):
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(
+        sa.ForeignKey("stakeholders.id", ondelete="CASCADE"), primary_key=True
+    )
+    org_type: Mapped[OrgType] = mapped_column(enum_column(OrgType, "org_type", 24), index=True)
+    sector: Mapped[Sector | None] = mapped_column(enum_column(Sector, "sector", 16), index=True)
+    ownership: Mapped[Ownership | None] = mapped_column(enum_column(Ownership, "ownership", 24))
+    size_band: Mapped[SizeBand | None] = mapped_column(enum_column(SizeBand, "size_band", 16))
+    supply_chain_role: Mapped[SupplyChainRole | None] = mapped_column(
+        enum_column(SupplyChainRole, "supply_chain_role", 24)
+    )
+    province: Mapped[str | None] = mapped_column(sa.String(60), index=True)
+    city: Mapped[str | None] = mapped_column(sa.String(80))
+    address: Mapped[str | None] = mapped_column(sa.String(300))
+    website: Mapped[str | None] = mapped_column(sa.String(300))
+    parent_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="SET NULL"), index=True
+    )
+
+    parent: Mapped[Organisation | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
+
+    __mapper_args__ = {
+        "polymorphic_identity": StakeholderKind.organisation,
+        "inherit_condition": id == Stakeholder.id,
+    }
+
+
+class Person(Stakeholder):
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(
+        sa.ForeignKey("stakeholders.id", ondelete="CASCADE"), primary_key=True
+    )
+    family_name: Mapped[str | None] = mapped_column(sa.String(80))
+    given_name: Mapped[str | None] = mapped_column(sa.String(80))
+    gender: Mapped[Gender] = mapped_column(
+        enum_column(Gender, "gender", 16), default=Gender.undisclosed
+    )
+    job_title: Mapped[str | None] = mapped_column(sa.String(120))
+    email: Mapped[str | None] = mapped_column(sa.String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(sa.String(40), index=True)
+    wechat_id: Mapped[str | None] = mapped_column(sa.String(60), index=True)
+    preferred_language: Mapped[Language | None] = mapped_column(
+        enum_column(Language, "preferred_language", 8)
+    )
+    consent: Mapped[Consent] = mapped_column(
+        enum_column(Consent, "consent", 16), default=Consent.unknown
+    )
+    consent_on: Mapped[date | None]
+    consent_source: Mapped[str | None] = mapped_column(sa.String(200))
+
+    affiliations: Mapped[list[Affiliation]] = relationship(
+        back_populates="person", order_by="Affiliation.start_on.desc()"
+    )
+
+    __mapper_args__ = {"polymorphic_identity": StakeholderKind.person}
+
+
+class Affiliation(Editable, db.Model):
+    """A position a person holds or held; the one without an end is the current employer."""
+
+    __tablename__ = "affiliations"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "end_on IS NULL OR start_on IS NULL OR end_on >= start_on", name="end_after_start"
+        ),
+        sa.Index("ix_affiliations_org_end", "organisation_id", "end_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("people.id", ondelete="CASCADE"), index=True
+    )
+    organisation_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="CASCADE")
+    )
+    title: Mapped[str | None] = mapped_column(sa.String(120))
+    start_on: Mapped[date | None]
+    end_on: Mapped[date | None]
+
+    person: Mapped[Person] = relationship(back_populates="affiliations", foreign_keys=[person_id])
+    organisation: Mapped[Organisation] = relationship(foreign_keys=[organisation_id])
+
+    @property
+    def is_current(self) -> bool:
+        return self.end_on is None
+
+
+class StakeholderRelationship(Editable, db.Model):
+    """A directed link: `source` is `type` of `target` (a supplier *supplier_to* a brand)."""
+
+    __tablename__ = "relationships"
+    __table_args__ = (
+        sa.CheckConstraint("source_id <> target_id", name="not_self"),
+        sa.CheckConstraint(
+            "end_on IS NULL OR start_on IS NULL OR end_on >= start_on", name="end_after_start"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("stakeholders.id", ondelete="CASCADE"), index=True
+    )
+    target_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("stakeholders.id", ondelete="CASCADE"), index=True
+    )
+    type: Mapped[RelationshipType] = mapped_column(
+        enum_column(RelationshipType, "relationship_type", 16)
+    )
+    start_on: Mapped[date | None]
+    end_on: Mapped[date | None]
+    note: Mapped[str | None] = mapped_column(sa.String(300))
+
+    source: Mapped[Stakeholder] = relationship(foreign_keys=[source_id])
+    target: Mapped[Stakeholder] = relationship(foreign_keys=[target_id])
+
+
+# ---------------------------------------------------------------------------------------------
+# Activities
+# ---------------------------------------------------------------------------------------------
+
+activity_topics = sa.Table(
+    "activity_topics",
+    db.metadata,
+    sa.Column("activity_id", sa.ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "topic_id", sa.ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True, index=True
+    ),
+)
+
+
+class Topic(db.Model):
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    name_zh: Mapped[str | None] = mapped_column(sa.String(80))
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+
+class Activity(Editable, db.Model):
+    __tablename__ = "activities"
+    __table_args__ = (
+        sa.CheckConstraint("end_on IS NULL OR end_on >= start_on", name="end_after_start"),
+        sa.CheckConstraint(
+            "expires_on IS NULL OR signed_on IS NULL OR expires_on > signed_on",
+            name="expires_after_signed",
+        ),
+        sa.CheckConstraint(
+            "unnamed_women >= 0 AND unnamed_men >= 0 AND unnamed_unspecified >= 0",
+            name="headcounts_not_negative",
+        ),
+        sa.Index("ix_activities_type_start", "type", "start_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type: Mapped[ActivityType] = mapped_column(enum_column(ActivityType, "activity_type", 16))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    title_zh: Mapped[str | None] = mapped_column(sa.String(200))
+    title_pinyin: Mapped[str | None] = mapped_column(sa.String(600))
+    status: Mapped[ActivityStatus] = mapped_column(
+        enum_column(ActivityStatus, "activity_status", 16), default=ActivityStatus.planned
+    )
+    start_on: Mapped[date] = mapped_column(index=True)
+    end_on: Mapped[date | None]
+    city: Mapped[str | None] = mapped_column(sa.String(80))
+    sector: Mapped[Sector | None] = mapped_column(enum_column(Sector, "activity_sector", 16))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    lead_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    # MoU only
+    signed_on: Mapped[date | None]
+    expires_on: Mapped[date | None]
+    agreement_status: Mapped[AgreementStatus | None] = mapped_column(
+        enum_column(AgreementStatus, "agreement_status", 16)
+    )
+    # Research only: the publication's title or link
+    publication: Mapped[str | None] = mapped_column(sa.String(500))
+    # Attendees on sign-in sheets who are not registered by name
+    unnamed_women: Mapped[int] = mapped_column(default=0)
+    unnamed_men: Mapped[int] = mapped_column(default=0)
+    unnamed_unspecified: Mapped[int] = mapped_column(default=0)
+
+    lead: Mapped[User | None] = relationship(foreign_keys=[lead_id])
+    topics: Mapped[list[Topic]] = relationship(secondary=activity_topics, order_by=Topic.name)
+    parties: Mapped[list[ActivityParty]] = relationship(back_populates="activity")
+    participations: WriteOnlyMapped[Participation] = relationship(back_populates="activity")
+
+
+class ActivityParty(db.Model):
+    __tablename__ = "activity_parties"
+    __table_args__ = (
+        sa.UniqueConstraint("activity_id", "organisation_id", "role", name="uq_activity_party"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("activities.id", ondelete="CASCADE"), index=True
+    )
+    organisation_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[PartyRole] = mapped_column(enum_column(PartyRole, "party_role", 16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    activity: Mapped[Activity] = relationship(back_populates="parties")
+    organisation: Mapped[Organisation] = relationship()
+
+
+class Participation(db.Model):
+    __tablename__ = "participations"
+    __table_args__ = (
+        sa.UniqueConstraint("activity_id", "person_id", name="uq_participation_person"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("activities.id", ondelete="CASCADE"), index=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("people.id", ondelete="CASCADE"), index=True
+    )
+    # The person's organisation at the time, kept when they later change jobs.
+    organisation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[ParticipationStatus] = mapped_column(
+        enum_column(ParticipationStatus, "participation_status", 16),
+        default=ParticipationStatus.invited,
+    )
+    role: Mapped[ParticipationRole] = mapped_column(
+        enum_column(ParticipationRole, "participation_role", 16),
+        default=ParticipationRole.participant,
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    activity: Mapped[Activity] = relationship(back_populates="participations")
+    person: Mapped[Person] = relationship(foreign_keys=[person_id])
+    organisation: Mapped[Organisation | None] = relationship(foreign_keys=[organisation_id])
+
+
+# ---------------------------------------------------------------------------------------------
+# Outreach: interactions and follow-ups
+# ---------------------------------------------------------------------------------------------
+
+interaction_stakeholders = sa.Table(
+    "interaction_stakeholders",
+    db.metadata,
+    sa.Column(
+        "interaction_id", sa.ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "stakeholder_id",
+        sa.ForeignKey("stakeholders.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+)
+
+interaction_staff = sa.Table(
+    "interaction_staff",
+    db.metadata,
+    sa.Column(
+        "interaction_id", sa.ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    ),
+)
+
+
+class Interaction(Editable, db.Model):
+    __tablename__ = "interactions"
+    __table_args__ = (sa.Index("ix_interactions_deleted_occurred", "deleted_at", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, "channel", 16))
+    direction: Mapped[Direction] = mapped_column(
+        enum_column(Direction, "direction", 16), default=Direction.outbound
+    )
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    summary: Mapped[str | None] = mapped_column(sa.Text)
+    outcome: Mapped[str | None] = mapped_column(sa.Text)
+    activity_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("activities.id", ondelete="SET NULL"), index=True
+    )
+    is_confidential: Mapped[bool] = mapped_column(default=False)
+    logged_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+
+    stakeholders: Mapped[list[Stakeholder]] = relationship(secondary=interaction_stakeholders)
+    staff: Mapped[list[User]] = relationship(secondary=interaction_staff)
+    activity: Mapped[Activity | None] = relationship()
+    logged_by: Mapped[User | None] = relationship(foreign_keys=[logged_by_id])
+
+
+class FollowUp(Editable, db.Model):
+    __tablename__ = "follow_ups"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "completed_at IS NULL OR status = 'done'", name="completed_only_when_done"
+        ),
+        sa.Index("ix_follow_ups_assignee_status_due", "assignee_id", "status", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    details: Mapped[str | None] = mapped_column(sa.Text)
+    due_on: Mapped[date]
+    priority: Mapped[Priority] = mapped_column(
+        enum_column(Priority, "priority", 16), default=Priority.normal
+    )
+    status: Mapped[FollowUpStatus] = mapped_column(
+        enum_column(FollowUpStatus, "follow_up_status", 16), default=FollowUpStatus.open
+    )
+    assignee_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"))
+    stakeholder_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("stakeholders.id", ondelete="SET NULL"), index=True
+    )
+    interaction_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("interactions.id", ondelete="SET NULL"), index=True
+    )
+    activity_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("activities.id", ondelete="SET NULL"), index=True
+    )
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    completion_note: Mapped[str | None] = mapped_column(sa.Text)
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    assignee: Mapped[User] = relationship(foreign_keys=[assignee_id])
+    creator: Mapped[User | None] = relationship(foreign_keys="FollowUp.created_by_id")
+    completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
+    stakeholder: Mapped[Stakeholder | None] = relationship(foreign_keys=[stakeholder_id])
+    interaction: Mapped[Interaction | None] = relationship(foreign_keys=[interaction_id])
+    activity: Mapped[Activity | None] = relationship(foreign_keys=[activity_id])
+
+
+# ---------------------------------------------------------------------------------------------
+# Donor indicators (logframe)
+# ---------------------------------------------------------------------------------------------
+
+
+class Indicator(Editable, db.Model):
+    __tablename__ = "indicators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str | None] = mapped_column(sa.String(20))
+    name: Mapped[str] = mapped_column(sa.String(300))
+    name_zh: Mapped[str | None] = mapped_column(sa.String(300))
+    unit: Mapped[str] = mapped_column(sa.String(60))
+    metric: Mapped[Metric] = mapped_column(enum_column(Metric, "metric", 32))
+    # Any of "sex", "sector", "stakeholder_type".
+    disaggregations: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    baseline: Mapped[Decimal] = mapped_column(sa.Numeric(14, 2), default=0)
+    baseline_year: Mapped[int | None]
+    notes: Mapped[str | None] = mapped_column(sa.Text)
+
+    targets: Mapped[list[IndicatorTarget]] = relationship(
+        back_populates="indicator", order_by="IndicatorTarget.year", cascade="all, delete-orphan"
+    )
+
+
+class IndicatorTarget(db.Model):
+    __tablename__ = "indicator_targets"
+    __table_args__ = (sa.UniqueConstraint("indicator_id", "year", name="uq_indicator_year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    indicator_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("indicators.id", ondelete="CASCADE"), index=True
+    )
+    year: Mapped[int]
+    target: Mapped[Decimal] = mapped_column(sa.Numeric(14, 2))
+
+    indicator: Mapped[Indicator] = relationship(back_populates="targets")

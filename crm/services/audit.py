@@ -1,0 +1,78 @@
+"""The audit trail: who changed what, field by field. Helpers only flush; callers commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+import sqlalchemy as sa
+
+from crm.extensions import db
+from crm.models import AuditAction, AuditEvent, User
+
+
+def json_value(value: Any) -> Any:
+    """A JSON-safe rendering of a column value (enums by value, dates in ISO 8601)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, list | tuple | set):
+        return [json_value(v) for v in value]
+    return str(value)
+
+
+def snapshot(obj: Any, fields: Iterable[str]) -> dict[str, Any]:
+    return {name: json_value(getattr(obj, name)) for name in fields}
+
+
+def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """{field: [before, after]} for every field whose value changed."""
+    return {
+        name: [before.get(name), after.get(name)]
+        for name in after
+        if before.get(name) != after.get(name)
+    }
+
+
+def record(
+    entity: Any,
+    *,
+    actor: User | None,
+    action: AuditAction,
+    changes: Mapping[str, Any] | None = None,
+    summary: str = "",
+    entity_type: str | None = None,
+) -> AuditEvent:
+    """Add an AuditEvent to the current transaction (the caller commits)."""
+    if entity.id is None:
+        db.session.flush()
+    event = AuditEvent(
+        actor_id=actor.id if actor is not None else None,
+        action=action,
+        entity_type=entity_type or entity.__tablename__,
+        entity_id=entity.id,
+        summary=summary[:300],
+        changes=dict(changes or {}),
+    )
+    db.session.add(event)
+    return event
+
+
+def history(entity_type: str, entity_id: int, *, limit: int = 100) -> list[AuditEvent]:
+    """The newest events of one record first, with their actors loaded."""
+    stmt = (
+        sa.select(AuditEvent)
+        .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id)
+        .options(sa.orm.joinedload(AuditEvent.actor))
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))

@@ -1,0 +1,705 @@
+"""Organisations and people: create, update, trash, affiliations, relationships, lists.
+
+Every public function that writes is one unit of work: it checks permission for `actor`,
+writes the records and their AuditEvents, and commits once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from crm.access import Permission, can
+from crm.extensions import db
+from crm.models import (
+    Affiliation,
+    AuditAction,
+    EngagementLevel,
+    Organisation,
+    OrgType,
+    Person,
+    RelationshipType,
+    Stakeholder,
+    StakeholderRelationship,
+    Tag,
+    User,
+    utcnow,
+)
+from crm.services import audit
+from crm.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from crm.services.text import pinyin, sort_key
+
+log = logging.getLogger(__name__)
+
+S = TypeVar("S", bound=Stakeholder)
+
+COMMON_FIELDS = (
+    "display_name",
+    "chinese_name",
+    "notes",
+    "owner_id",
+    "engagement_level",
+    "influence",
+    "interest",
+)
+ORGANISATION_FIELDS = (
+    *COMMON_FIELDS,
+    "org_type",
+    "sector",
+    "ownership",
+    "size_band",
+    "supply_chain_role",
+    "province",
+    "city",
+    "address",
+    "website",
+    "parent_id",
+)
+PERSON_FIELDS = (
+    *(f for f in COMMON_FIELDS if f != "display_name"),
+    "family_name",
+    "given_name",
+    "gender",
+    "job_title",
+    "email",
+    "phone",
+    "wechat_id",
+    "preferred_language",
+    "consent",
+    "consent_on",
+    "consent_source",
+)
+# What the audit trail and the conflict page compare (tags included, as a list of names).
+AUDITED = {
+    Organisation: (*ORGANISATION_FIELDS, "tags"),
+    Person: (*PERSON_FIELDS, "display_name", "tags"),
+}
+
+
+def _require(actor: User | None, permission: Permission) -> None:
+    if not can(actor, permission):
+        raise PermissionDenied(_("You do not have permission to do that."))
+
+
+def fields_of(stakeholder: Stakeholder) -> tuple[str, ...]:
+    return AUDITED[type(stakeholder)]  # type: ignore[index]
+
+
+def state(stakeholder: Stakeholder) -> dict[str, Any]:
+    """The audited fields as JSON-safe values: what History and the conflict page show."""
+    values = audit.snapshot(stakeholder, (f for f in fields_of(stakeholder) if f != "tags"))
+    values["tags"] = sorted(tag.name for tag in stakeholder.tags)
+    return values
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------------------------
+
+
+def get(model: type[S], stakeholder_id: int, *, include_deleted: bool = False) -> S:
+    """The live record with that id, or NotFound (also for records in the trash)."""
+    found = db.session.get(model, stakeholder_id)
+    if found is None or (found.deleted_at is not None and not include_deleted):
+        raise NotFound(_("No such record."))
+    return found
+
+
+@dataclass(frozen=True)
+class OrganisationCriteria:
+    q: str = ""
+    org_type: str = ""
+    sector: str = ""
+    province: str = ""
+    tag: str = ""
+    engagement_level: str = ""
+    owner_id: int | None = None
+    sort: str = "name"
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class PersonCriteria:
+    q: str = ""
+    organisation_id: int | None = None
+    gender: str = ""
+    tag: str = ""
+    engagement_level: str = ""
+    owner_id: int | None = None
+    sort: str = "name"
+    descending: bool = False
+
+
+ORGANISATION_SORTS: dict[str, Any] = {
+    "name": Organisation.sort_name,
+    "chinese": Organisation.name_pinyin,
+    "type": Organisation.org_type,
+    "sector": Organisation.sector,
+    "province": Organisation.province,
+    "engagement": Organisation.engagement_level,
+    "influence": Organisation.influence,
+    "updated": Organisation.updated_at,
+}
+PERSON_SORTS: dict[str, Any] = {
+    "name": Person.sort_name,
+    "chinese": Person.name_pinyin,
+    "title": Person.job_title,
+    "email": Person.email,
+    "engagement": Person.engagement_level,
+    "influence": Person.influence,
+    "updated": Person.updated_at,
+}
+
+
+def _text_filter(model: type[Stakeholder], q: str) -> sa.ColumnElement[bool]:
+    like = f"%{_escape_like(q.lower())}%"
+    squashed = f"%{_escape_like(q.lower().replace(' ', ''))}%"
+    return sa.or_(
+        sa.func.lower(model.display_name).like(like, escape="\\"),
+        model.chinese_name.like(f"%{_escape_like(q)}%", escape="\\"),
+        model.name_pinyin.like(like, escape="\\"),
+        sa.func.replace(model.name_pinyin, " ", "").like(squashed, escape="\\"),
+        model.name_initials.like(squashed, escape="\\"),
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _ordered(stmt: sa.Select[Any], column: Any, *, descending: bool, tiebreak: Any) -> Any:
+    direction = column.desc() if descending else column.asc()
+    return stmt.order_by(direction.nulls_last(), tiebreak)
+
+
+def list_organisations(
+    criteria: OrganisationCriteria, *, page: int = 1, per_page: int = 50
+) -> Pagination:
+    """A page of live organisations matching the criteria, with owner and tags loaded."""
+    stmt = (
+        sa.select(Organisation)
+        .where(Organisation.deleted_at.is_(None))
+        .options(joinedload(Organisation.owner), selectinload(Organisation.tags))
+    )
+    if criteria.q:
+        stmt = stmt.where(_text_filter(Organisation, criteria.q))
+    if criteria.org_type:
+        stmt = stmt.where(Organisation.org_type == criteria.org_type)
+    if criteria.sector:
+        stmt = stmt.where(Organisation.sector == criteria.sector)
+    if criteria.province:
+        stmt = stmt.where(Organisation.province == criteria.province)
+    if criteria.engagement_level:
+        stmt = stmt.where(Organisation.engagement_level == criteria.engagement_level)
+    if criteria.owner_id:
+        stmt = stmt.where(Organisation.owner_id == criteria.owner_id)
+    if criteria.tag:
+        stmt = stmt.where(Organisation.tags.any(Tag.name == criteria.tag))
+    column = ORGANISATION_SORTS.get(criteria.sort, Organisation.sort_name)
+    stmt = _ordered(stmt, column, descending=criteria.descending, tiebreak=Organisation.id)
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
+
+
+def list_people(criteria: PersonCriteria, *, page: int = 1, per_page: int = 50) -> Pagination:
+    """A page of live people matching the criteria, with current employers loaded."""
+    stmt = (
+        sa.select(Person)
+        .where(Person.deleted_at.is_(None))
+        .options(
+            joinedload(Person.owner),
+            selectinload(Person.tags),
+            selectinload(Person.affiliations).joinedload(Affiliation.organisation),
+        )
+    )
+    if criteria.q:
+        q = criteria.q.lower()
+        stmt = stmt.where(
+            sa.or_(
+                _text_filter(Person, criteria.q),
+                Person.email.like(f"%{_escape_like(q)}%", escape="\\"),
+                Person.phone.like(f"%{_escape_like(q)}%", escape="\\"),
+                sa.func.lower(Person.wechat_id).like(f"%{_escape_like(q)}%", escape="\\"),
+            )
+        )
+    if criteria.organisation_id:
+        stmt = stmt.where(
+            Person.affiliations.any(
+                sa.and_(
+                    Affiliation.organisation_id == criteria.organisation_id,
+                    Affiliation.end_on.is_(None),
+                    Affiliation.deleted_at.is_(None),
+                )
+            )
+        )
+    if criteria.gender:
+        stmt = stmt.where(Person.gender == criteria.gender)
+    if criteria.engagement_level:
+        stmt = stmt.where(Person.engagement_level == criteria.engagement_level)
+    if criteria.owner_id:
+        stmt = stmt.where(Person.owner_id == criteria.owner_id)
+    if criteria.tag:
+        stmt = stmt.where(Person.tags.any(Tag.name == criteria.tag))
+    column = PERSON_SORTS.get(criteria.sort, Person.sort_name)
+    stmt = _ordered(stmt, column, descending=criteria.descending, tiebreak=Person.id)
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
+
+
+def provinces() -> list[str]:
+    """Provinces in use, for the organisation filter."""
+    stmt = (
+        sa.select(Organisation.province)
+        .where(Organisation.province.is_not(None), Organisation.deleted_at.is_(None))
+        .distinct()
+        .order_by(Organisation.province)
+    )
+    return [p for p in db.session.scalars(stmt) if p]
+
+
+def tag_names() -> list[str]:
+    return list(db.session.scalars(sa.select(Tag.name).order_by(Tag.name)))
+
+
+def organisation_choices() -> list[tuple[int, str]]:
+    """(id, label) of every live organisation, for small pickers."""
+    stmt = (
+        sa.select(Organisation.id, Organisation.display_name, Organisation.chinese_name)
+        .where(Organisation.deleted_at.is_(None))
+        .order_by(Organisation.sort_name)
+    )
+    return [
+        (row.id, f"{row.display_name} {row.chinese_name}" if row.chinese_name else row.display_name)
+        for row in db.session.execute(stmt)
+    ]
+
+
+def affiliations_of_organisation(organisation: Organisation) -> list[Affiliation]:
+    stmt = (
+        sa.select(Affiliation)
+        .join(Affiliation.person)
+        .where(
+            Affiliation.organisation_id == organisation.id,
+            Affiliation.deleted_at.is_(None),
+            Person.deleted_at.is_(None),
+        )
+        .options(joinedload(Affiliation.person))
+        .order_by(Affiliation.end_on.is_not(None), Person.sort_name)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def affiliations_of_person(person: Person) -> list[Affiliation]:
+    stmt = (
+        sa.select(Affiliation)
+        .join(Affiliation.organisation)
+        .where(
+            Affiliation.person_id == person.id,
+            Affiliation.deleted_at.is_(None),
+            Organisation.deleted_at.is_(None),
+        )
+        .options(joinedload(Affiliation.organisation))
+        .order_by(Affiliation.end_on.is_not(None), Affiliation.start_on.desc().nulls_last())
+    )
+    return list(db.session.scalars(stmt))
+
+
+def current_organisation(person: Person) -> Organisation | None:
+    for affiliation in affiliations_of_person(person):
+        if affiliation.is_current:
+            return affiliation.organisation
+    return None
+
+
+@dataclass(frozen=True)
+class RelationshipView:
+    """One relationship seen from a stakeholder: outgoing ("supplier to X") or incoming."""
+
+    relationship: StakeholderRelationship
+    other: Stakeholder
+    outgoing: bool
+
+
+def relationships_of(stakeholder: Stakeholder) -> list[RelationshipView]:
+    """Relationships in both directions, live ends only, current ones first."""
+    stmt = (
+        sa.select(StakeholderRelationship)
+        .where(
+            sa.or_(
+                StakeholderRelationship.source_id == stakeholder.id,
+                StakeholderRelationship.target_id == stakeholder.id,
+            ),
+            StakeholderRelationship.deleted_at.is_(None),
+        )
+        .options(
+            joinedload(StakeholderRelationship.source), joinedload(StakeholderRelationship.target)
+        )
+        .order_by(StakeholderRelationship.end_on.is_not(None), StakeholderRelationship.id)
+    )
+    views = []
+    for rel in db.session.scalars(stmt):
+        outgoing = rel.source_id == stakeholder.id
+        other = rel.target if outgoing else rel.source
+        if other.deleted_at is None:
+            views.append(RelationshipView(rel, other, outgoing))
+    return views
+
+
+def stakeholder_choices(exclude_id: int | None = None) -> list[tuple[int, str]]:
+    stmt = (
+        sa.select(Stakeholder.id, Stakeholder.display_name, Stakeholder.chinese_name)
+        .where(Stakeholder.deleted_at.is_(None))
+        .order_by(Stakeholder.sort_name)
+    )
+    return [
+        (row.id, f"{row.display_name} {row.chinese_name}" if row.chinese_name else row.display_name)
+        for row in db.session.execute(stmt)
+        if row.id != exclude_id
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------------------------
+
+
+def _tags(names: Sequence[str]) -> list[Tag]:
+    cleaned = sorted({n.strip()[:60] for n in names if n and n.strip()})
+    if not cleaned:
+        return []
+    existing = {t.name: t for t in db.session.scalars(sa.select(Tag).where(Tag.name.in_(cleaned)))}
+    tags = []
+    for name in cleaned:
+        tag = existing.get(name)
+        if tag is None:
+            tag = Tag(name=name)
+            db.session.add(tag)
+        tags.append(tag)
+    return tags
+
+
+def _person_display_name(person: Person) -> str:
+    family = (person.family_name or "").strip()
+    given = (person.given_name or "").strip()
+    if family and given:
+        # Chinese names read family first, also in pinyin ("Wang Fang"); others given first.
+        parts = [family, given] if person.chinese_name else [given, family]
+        return " ".join(parts)
+    return family or given or (person.chinese_name or "")
+
+
+def _derive(stakeholder: Stakeholder) -> None:
+    """Fill the derived columns: pinyin, initials, display name of people, sort key."""
+    if isinstance(stakeholder, Person):
+        if stakeholder.email:
+            stakeholder.email = stakeholder.email.strip().lower()
+        stakeholder.display_name = _person_display_name(stakeholder)
+    stakeholder.name_pinyin, stakeholder.name_initials = pinyin(stakeholder.chinese_name)
+    stakeholder.sort_name = sort_key(stakeholder.display_name, stakeholder.name_pinyin)
+
+
+def _check(stakeholder: Stakeholder) -> None:
+    if not (stakeholder.display_name or "").strip():
+        raise InvalidInput(_("A name is required."), field="display_name")
+    if isinstance(stakeholder, Organisation) and stakeholder.parent_id is not None:
+        if stakeholder.parent_id == stakeholder.id:
+            raise InvalidInput(_("An organisation cannot be its own parent."), field="parent_id")
+        parent = db.session.get(Organisation, stakeholder.parent_id)
+        if parent is None or parent.deleted_at is not None:
+            raise InvalidInput(_("Choose an existing organisation."), field="parent_id")
+    if stakeholder.owner_id is not None:
+        owner = db.session.get(User, stakeholder.owner_id)
+        if owner is None or not owner.is_enabled:
+            raise InvalidInput(_("Choose an active user."), field="owner_id")
+
+
+def _apply(stakeholder: Stakeholder, data: Mapping[str, Any], allowed: Sequence[str]) -> None:
+    unknown = set(data) - set(allowed) - {"tags"}
+    if unknown:
+        raise InvalidInput(_("Unknown field: %(name)s", name=", ".join(sorted(unknown))))
+    for name in allowed:
+        if name in data:
+            setattr(stakeholder, name, data[name])
+    if "tags" in data:
+        stakeholder.tags = _tags(data["tags"] or [])
+
+
+def _create(model: type[S], data: Mapping[str, Any], allowed: Sequence[str], actor: User) -> S:
+    _require(actor, Permission.EDIT_STAKEHOLDERS)
+    stakeholder = model()
+    stakeholder.created_by_id = actor.id
+    stakeholder.engagement_level = EngagementLevel.unaware
+    stakeholder.influence = 3
+    stakeholder.interest = 3
+    _apply(stakeholder, data, allowed)
+    _derive(stakeholder)
+    _check(stakeholder)
+    db.session.add(stakeholder)
+    db.session.flush()
+    audit.record(
+        stakeholder,
+        actor=actor,
+        action=AuditAction.create,
+        changes={k: [None, v] for k, v in state(stakeholder).items() if v not in (None, [], "")},
+        summary=stakeholder.display_name,
+    )
+    db.session.commit()
+    log.info("created %s %s", stakeholder.__tablename__, stakeholder.id)
+    return stakeholder
+
+
+def create_organisation(data: Mapping[str, Any], *, actor: User) -> Organisation:
+    """Create an organisation from plain field values and audit it. Raises InvalidInput."""
+    return _create(Organisation, data, ORGANISATION_FIELDS, actor)
+
+
+def create_person(data: Mapping[str, Any], *, actor: User) -> Person:
+    """Create a person (display name derived from the name parts) and audit it."""
+    return _create(Person, data, PERSON_FIELDS, actor)
+
+
+def update(stakeholder: S, changes: Mapping[str, Any], *, version: int, actor: User) -> S:
+    """Apply field changes made on top of `version`; one audit event with the diff.
+
+    Raises Conflict (and writes nothing) when the record was saved by someone else since
+    `version` was read, InvalidInput for values the rules reject.
+    """
+    _require(actor, Permission.EDIT_STAKEHOLDERS)
+    if stakeholder.deleted_at is not None:
+        raise NotFound(_("No such record."))
+    if stakeholder.version != version:
+        raise Conflict(
+            _("Someone else saved this record while you were editing it."),
+            current=state(stakeholder),
+        )
+    allowed = ORGANISATION_FIELDS if isinstance(stakeholder, Organisation) else PERSON_FIELDS
+    before = state(stakeholder)
+    try:
+        _apply(stakeholder, changes, allowed)
+        _derive(stakeholder)
+        _check(stakeholder)
+        after = state(stakeholder)
+        changed = audit.diff(before, after)
+        if changed:
+            if "tags" in changed and len(changed) == 1:
+                # Tags live in another table; bump the version so others see the change.
+                stakeholder.updated_at = utcnow()
+            audit.record(
+                stakeholder,
+                actor=actor,
+                action=AuditAction.update,
+                changes=changed,
+                summary=stakeholder.display_name,
+            )
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        db.session.refresh(stakeholder)
+        raise Conflict(
+            _("Someone else saved this record while you were editing it."),
+            current=state(stakeholder),
+        ) from None
+    except InvalidInput:
+        db.session.rollback()
+        raise
+    return stakeholder
+
+
+def delete(stakeholder: Stakeholder, *, actor: User) -> None:
+    """Move a stakeholder to the trash: it disappears from lists and search, links are kept."""
+    _require(actor, Permission.DELETE)
+    if stakeholder.deleted_at is not None:
+        raise NotFound(_("No such record."))
+    stakeholder.deleted_at = utcnow()
+    audit.record(
+        stakeholder, actor=actor, action=AuditAction.delete, summary=stakeholder.display_name
+    )
+    db.session.commit()
+
+
+def restore(stakeholder: Stakeholder, *, actor: User) -> None:
+    """Take a stakeholder out of the trash (administrators)."""
+    _require(actor, Permission.MANAGE_TRASH)
+    if stakeholder.deleted_at is None:
+        raise InvalidInput(_("This record is not in the trash."))
+    stakeholder.deleted_at = None
+    audit.record(
+        stakeholder, actor=actor, action=AuditAction.restore, summary=stakeholder.display_name
+    )
+    db.session.commit()
+
+
+def purge(stakeholder: Stakeholder, *, actor: User) -> None:
+    """Delete a trashed stakeholder for good, with its links (administrators)."""
+    _require(actor, Permission.MANAGE_TRASH)
+    if stakeholder.deleted_at is None:
+        raise InvalidInput(_("Only records in the trash can be purged."))
+    audit.record(
+        stakeholder, actor=actor, action=AuditAction.purge, summary=stakeholder.display_name
+    )
+    db.session.delete(stakeholder)
+    db.session.commit()
+
+
+def list_trash() -> list[Stakeholder]:
+    stmt = (
+        sa.select(Stakeholder)
+        .where(Stakeholder.deleted_at.is_not(None))
+        .order_by(Stakeholder.deleted_at.desc())
+        .limit(500)
+    )
+    return list(db.session.scalars(stmt))
+
+
+# ---------------------------------------------------------------------------------------------
+# Affiliations and relationships
+# ---------------------------------------------------------------------------------------------
+
+
+def _dates_in_order(start_on: date | None, end_on: date | None) -> None:
+    if start_on and end_on and end_on < start_on:
+        raise InvalidInput(_("The end date must not be before the start date."), field="end_on")
+
+
+def add_affiliation(
+    person: Person,
+    *,
+    organisation_id: int,
+    title: str | None,
+    start_on: date | None,
+    end_on: date | None,
+    actor: User,
+) -> Affiliation:
+    """Record a position of `person` at an organisation; audited on the person."""
+    _require(actor, Permission.EDIT_STAKEHOLDERS)
+    organisation = db.session.get(Organisation, organisation_id)
+    if organisation is None or organisation.deleted_at is not None:
+        raise InvalidInput(_("Choose an existing organisation."), field="organisation_id")
+    _dates_in_order(start_on, end_on)
+    affiliation = Affiliation(
+        person=person,
+        organisation=organisation,
+        title=title or None,
+        start_on=start_on,
+        end_on=end_on,
+        created_by_id=actor.id,
+    )
+    db.session.add(affiliation)
+    text = _affiliation_text(affiliation)
+    audit.record(
+        person,
+        actor=actor,
+        action=AuditAction.update,
+        changes={"affiliation": [None, text]},
+        summary=person.display_name,
+    )
+    audit.record(
+        organisation,
+        actor=actor,
+        action=AuditAction.update,
+        changes={"people": [None, f"{person.display_name}: {title or ''}".strip(": ")]},
+        summary=organisation.display_name,
+    )
+    db.session.commit()
+    return affiliation
+
+
+def _affiliation_text(affiliation: Affiliation) -> str:
+    title = f"{affiliation.title}, " if affiliation.title else ""
+    return f"{title}{affiliation.organisation.display_name}"
+
+
+def end_affiliation(affiliation: Affiliation, *, end_on: date, actor: User) -> Affiliation:
+    """Close a current position on `end_on`; the person keeps it in their history."""
+    _require(actor, Permission.EDIT_STAKEHOLDERS)
+    if affiliation.end_on is not None:
+        raise InvalidInput(_("This position has already ended."), field="end_on")
+    _dates_in_order(affiliation.start_on, end_on)
+    affiliation.end_on = end_on
+    audit.record(
+        affiliation.person,
+        actor=actor,
+        action=AuditAction.update,
+        changes={"affiliation_ended": [_affiliation_text(affiliation), end_on.isoformat()]},
+        summary=affiliation.person.display_name,
+    )
+    db.session.commit()
+    return affiliation
+
+
+def add_relationship(
+    source: Stakeholder,
+    *,
+    target_id: int,
+    type: RelationshipType,
+    start_on: date | None = None,
+    end_on: date | None = None,
+    note: str | None = None,
+    actor: User,
+) -> StakeholderRelationship:
+    """Link `source` to another stakeholder; a record cannot relate to itself."""
+    _require(actor, Permission.EDIT_STAKEHOLDERS)
+    if target_id == source.id:
+        raise InvalidInput(_("A record cannot have a relationship with itself."), field="target_id")
+    target = db.session.get(Stakeholder, target_id)
+    if target is None or target.deleted_at is not None:
+        raise InvalidInput(_("Choose an existing stakeholder."), field="target_id")
+    _dates_in_order(start_on, end_on)
+    rel = StakeholderRelationship(
+        source=source,
+        target=target,
+        type=type,
+        start_on=start_on,
+        end_on=end_on,
+        note=note or None,
+        created_by_id=actor.id,
+    )
+    db.session.add(rel)
+    text = f"{RelationshipType(type).value} {target.display_name}"
+    audit.record(
+        source,
+        actor=actor,
+        action=AuditAction.update,
+        changes={"relationship": [None, text]},
+        summary=source.display_name,
+    )
+    db.session.commit()
+    return rel
+
+
+def end_relationship(
+    rel: StakeholderRelationship, *, end_on: date, actor: User
+) -> StakeholderRelationship:
+    """Mark a relationship as ended on `end_on`; it stays in the record's history."""
+    _require(actor, Permission.EDIT_STAKEHOLDERS)
+    if rel.end_on is not None:
+        raise InvalidInput(_("This relationship has already ended."), field="end_on")
+    _dates_in_order(rel.start_on, end_on)
+    rel.end_on = end_on
+    text = f"{RelationshipType(rel.type).value} {rel.target.display_name}"
+    audit.record(
+        rel.source,
+        actor=actor,
+        action=AuditAction.update,
+        changes={"relationship_ended": [text, end_on.isoformat()]},
+        summary=rel.source.display_name,
+    )
+    db.session.commit()
+    return rel
+
+
+def organisation_type_counts() -> dict[str, int]:
+    """Live organisations per type, for the list's filter badges (one grouped query)."""
+    stmt = (
+        sa.select(Organisation.org_type, sa.func.count())
+        .where(Organisation.deleted_at.is_(None))
+        .group_by(Organisation.org_type)
+    )
+    return {str(OrgType(t).value): n for t, n in db.session.execute(stmt)}
