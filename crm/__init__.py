@@ -114,9 +114,18 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from crm.blueprints import admin, auth, errors, main, organisations, people, stakeholders
+    from crm.blueprints import (
+        admin,
+        auth,
+        errors,
+        main,
+        organisations,
+        people,
+        search,
+        stakeholders,
+    )
 
-    for module in (auth, main, errors, admin, organisations, people, stakeholders):
+    for module in (auth, main, errors, admin, organisations, people, stakeholders, search):
         app.register_blueprint(module.bp)
 
 

@@ -60,3 +60,12 @@ def seed_demo(if_empty: bool) -> None:
         )
         for email, role in result.logins:
             click.echo(f"  {role:<12} {email}")
+
+
+@crm.command("reindex")
+def reindex() -> None:
+    """Rebuild the search index from the records (after an upgrade or a restore)."""
+    from crm.services import search
+
+    count = search.rebuild()
+    click.echo(f"Search index rebuilt: {count} records.")

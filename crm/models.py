@@ -916,3 +916,34 @@ class IndicatorTarget(db.Model):
     target: Mapped[Decimal] = mapped_column(sa.Numeric(14, 2))
 
     indicator: Mapped[Indicator] = relationship(back_populates="targets")
+
+
+# ---------------------------------------------------------------------------------------------
+# Search
+# ---------------------------------------------------------------------------------------------
+
+
+class SearchDocument(db.Model):
+    """One searchable record in a form every database can index the same way.
+
+    `terms` holds lower-case words separated by spaces: English words, every Chinese character
+    as a word of its own, pinyin syllables, the joined pinyin and its initials, email parts,
+    phone digits. SQLite indexes it with FTS5 and PostgreSQL with a GIN full-text index; both
+    are built by DDL in crm.services.search, outside the ORM. Records in the trash have no
+    document.
+    """
+
+    __tablename__ = "search_documents"
+    __table_args__ = (
+        sa.UniqueConstraint("entity_type", "entity_id", name="uq_search_documents_entity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity_type: Mapped[str] = mapped_column(sa.String(20))
+    entity_id: Mapped[int]
+    title: Mapped[str] = mapped_column(sa.String(300))
+    subtitle: Mapped[str] = mapped_column(sa.String(300), default="")
+    # Whole-name keys, "|"-separated, for ranking exact and prefix matches first.
+    keys: Mapped[str] = mapped_column(sa.String(1000), default="")
+    terms: Mapped[str] = mapped_column(sa.Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -54,14 +54,15 @@ def render_item(type_, obj, autogen_context):
     from crm.models import UTCDateTime
 
     if type_ == "type" and isinstance(obj, UTCDateTime):
-        autogen_context.imports.add("import sqlalchemy as sa")
         return "sa.DateTime(timezone=True)"
     return False
 
 
 def include_object(obj, name, type_, reflected, compare_to):
-    """Leave out the search index tables each database builds in its own way."""
-    return not (type_ == "table" and name and name.startswith("search_"))
+    """Leave out the search index each database builds in its own way (crm.services.search)."""
+    if type_ == "table" and name and name.startswith("search_fts"):
+        return False
+    return not (type_ == "index" and name == "ix_search_documents_tsv")
 
 
 def run_migrations_offline():
