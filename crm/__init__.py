@@ -117,6 +117,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.blueprints import (
         admin,
         auth,
+        duplicates,
         errors,
         main,
         organisations,
@@ -125,7 +126,9 @@ def _register_blueprints(app: Flask) -> None:
         stakeholders,
     )
 
-    for module in (auth, main, errors, admin, organisations, people, stakeholders, search):
+    for module in (
+        auth, main, errors, admin, organisations, people, stakeholders, search, duplicates
+    ):
         app.register_blueprint(module.bp)
 
 

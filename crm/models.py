@@ -358,10 +358,14 @@ LABELS: dict[StrEnum, Any] = {
 }
 
 
-def label(value: StrEnum | str | None) -> str:
+def label(value: Any) -> str:
     """The translated display label of an enum member (the raw value when it has none)."""
     if value is None:
         return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(label(v) for v in value)
+    if not isinstance(value, str):
+        return str(value)
     found = LABELS.get(value)  # type: ignore[call-overload]
     return str(found) if found is not None else str(value)
 
@@ -512,6 +516,11 @@ class Stakeholder(Editable, db.Model):
     name_initials: Mapped[str | None] = mapped_column(sa.String(200))
     # Lower-cased key for sorting: the display name, else the pinyin.
     sort_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    # Derived keys for duplicate detection (crm.services.duplicates): the Latin name and the
+    # Chinese name, lower-cased, without spaces, punctuation or legal suffixes (有限公司, Ltd.).
+    # A person's Latin key is the pinyin of their Chinese name, else family + given name.
+    match_key: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    match_key_zh: Mapped[str | None] = mapped_column(sa.String(200), index=True)
     notes: Mapped[str | None] = mapped_column(sa.Text)
     owner_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
@@ -576,6 +585,8 @@ class Person(Stakeholder):
     job_title: Mapped[str | None] = mapped_column(sa.String(120))
     email: Mapped[str | None] = mapped_column(sa.String(254), index=True)
     phone: Mapped[str | None] = mapped_column(sa.String(40), index=True)
+    # Digits of the phone number without the +86 country code, for duplicate detection.
+    phone_key: Mapped[str | None] = mapped_column(sa.String(40), index=True)
     wechat_id: Mapped[str | None] = mapped_column(sa.String(60), index=True)
     preferred_language: Mapped[Language | None] = mapped_column(
         enum_column(Language, "preferred_language", 8)

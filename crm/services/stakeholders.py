@@ -7,6 +7,7 @@ writes the records and their AuditEvents, and commits once.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -34,7 +35,7 @@ from crm.models import (
     User,
     utcnow,
 )
-from crm.services import audit
+from crm.services import audit, duplicates, search
 from crm.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from crm.services.text import pinyin, sort_key
 
@@ -172,6 +173,16 @@ def _text_filter(model: type[Stakeholder], q: str) -> sa.ColumnElement[bool]:
     )
 
 
+_PHONE_PUNCTUATION = re.compile(r"[\s()+.\-]")
+
+
+def _digits_of(column: Any) -> Any:
+    """The column with the punctuation a phone number may be typed with removed, in SQL."""
+    for char in (" ", "(", ")", "+", ".", "-"):
+        column = sa.func.replace(column, char, "")
+    return column
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -222,14 +233,17 @@ def list_people(criteria: PersonCriteria, *, page: int = 1, per_page: int = 50) 
     )
     if criteria.q:
         q = criteria.q.lower()
-        stmt = stmt.where(
-            sa.or_(
-                _text_filter(Person, criteria.q),
-                Person.email.like(f"%{_escape_like(q)}%", escape="\\"),
-                Person.phone.like(f"%{_escape_like(q)}%", escape="\\"),
-                sa.func.lower(Person.wechat_id).like(f"%{_escape_like(q)}%", escape="\\"),
-            )
-        )
+        conditions = [
+            _text_filter(Person, criteria.q),
+            Person.email.like(f"%{_escape_like(q)}%", escape="\\"),
+            Person.phone.like(f"%{_escape_like(q)}%", escape="\\"),
+            sa.func.lower(Person.wechat_id).like(f"%{_escape_like(q)}%", escape="\\"),
+        ]
+        digits = _PHONE_PUNCTUATION.sub("", q)
+        if len(digits) >= 3 and digits.isdigit():
+            # Phones are stored as typed ("+86 138 0013 8000"); match the digits alone too.
+            conditions.append(_digits_of(Person.phone).like(f"%{digits}%"))
+        stmt = stmt.where(sa.or_(*conditions))
     if criteria.organisation_id:
         stmt = stmt.where(
             Person.affiliations.any(
@@ -395,7 +409,7 @@ def _person_display_name(person: Person) -> str:
     return family or given or (person.chinese_name or "")
 
 
-def _derive(stakeholder: Stakeholder) -> None:
+def derive(stakeholder: Stakeholder) -> None:
     """Fill the derived columns: pinyin, initials, display name of people, sort key."""
     if isinstance(stakeholder, Person):
         if stakeholder.email:
@@ -403,6 +417,7 @@ def _derive(stakeholder: Stakeholder) -> None:
         stakeholder.display_name = _person_display_name(stakeholder)
     stakeholder.name_pinyin, stakeholder.name_initials = pinyin(stakeholder.chinese_name)
     stakeholder.sort_name = sort_key(stakeholder.display_name, stakeholder.name_pinyin)
+    duplicates.derive_keys(stakeholder)
 
 
 def _check(stakeholder: Stakeholder) -> None:
@@ -439,10 +454,11 @@ def _create(model: type[S], data: Mapping[str, Any], allowed: Sequence[str], act
     stakeholder.influence = 3
     stakeholder.interest = 3
     _apply(stakeholder, data, allowed)
-    _derive(stakeholder)
+    derive(stakeholder)
     _check(stakeholder)
     db.session.add(stakeholder)
     db.session.flush()
+    search.index(stakeholder)
     audit.record(
         stakeholder,
         actor=actor,
@@ -482,10 +498,13 @@ def update(stakeholder: S, changes: Mapping[str, Any], *, version: int, actor: U
     allowed = ORGANISATION_FIELDS if isinstance(stakeholder, Organisation) else PERSON_FIELDS
     before = state(stakeholder)
     try:
-        _apply(stakeholder, changes, allowed)
-        _derive(stakeholder)
-        _check(stakeholder)
-        after = state(stakeholder)
+        # No flush until the commit: a query for tags or the owner would otherwise write the
+        # row half-changed, and each flush bumps the version (one save must be one version).
+        with db.session.no_autoflush:
+            _apply(stakeholder, changes, allowed)
+            derive(stakeholder)
+            _check(stakeholder)
+            after = state(stakeholder)
         changed = audit.diff(before, after)
         if changed:
             if "tags" in changed and len(changed) == 1:
@@ -498,6 +517,7 @@ def update(stakeholder: S, changes: Mapping[str, Any], *, version: int, actor: U
                 changes=changed,
                 summary=stakeholder.display_name,
             )
+        search.index(stakeholder)
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
@@ -521,6 +541,7 @@ def delete(stakeholder: Stakeholder, *, actor: User) -> None:
     audit.record(
         stakeholder, actor=actor, action=AuditAction.delete, summary=stakeholder.display_name
     )
+    search.index(stakeholder)
     db.session.commit()
 
 
@@ -533,6 +554,7 @@ def restore(stakeholder: Stakeholder, *, actor: User) -> None:
     audit.record(
         stakeholder, actor=actor, action=AuditAction.restore, summary=stakeholder.display_name
     )
+    search.index(stakeholder)
     db.session.commit()
 
 
@@ -544,7 +566,13 @@ def purge(stakeholder: Stakeholder, *, actor: User) -> None:
     audit.record(
         stakeholder, actor=actor, action=AuditAction.purge, summary=stakeholder.display_name
     )
+    if isinstance(stakeholder, Person):
+        # Person.affiliations has no delete cascade: left alone, the ORM would try to keep
+        # the positions by setting their NOT NULL person_id to NULL. Delete them with it.
+        for affiliation in stakeholder.affiliations:
+            db.session.delete(affiliation)
     db.session.delete(stakeholder)
+    search.remove("person" if isinstance(stakeholder, Person) else "organisation", stakeholder.id)
     db.session.commit()
 
 
@@ -577,9 +605,12 @@ def add_affiliation(
     end_on: date | None,
     actor: User,
 ) -> Affiliation:
-    """Record a position of `person` at an organisation; audited on the person."""
+    """Record a position of `person` at an organisation; audited on both records."""
     _require(actor, Permission.EDIT_STAKEHOLDERS)
-    organisation = db.session.get(Organisation, organisation_id)
+    if person.deleted_at is not None:
+        raise NotFound(_("No such record."))
+    # A form gives None for an id it could not read; session.get(None) only warns.
+    organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
     if organisation is None or organisation.deleted_at is not None:
         raise InvalidInput(_("Choose an existing organisation."), field="organisation_id")
     _dates_in_order(start_on, end_on)
@@ -604,7 +635,7 @@ def add_affiliation(
         organisation,
         actor=actor,
         action=AuditAction.update,
-        changes={"people": [None, f"{person.display_name}: {title or ''}".strip(": ")]},
+        changes={"people": [None, _person_text(affiliation)]},
         summary=organisation.display_name,
     )
     db.session.commit()
@@ -616,19 +647,32 @@ def _affiliation_text(affiliation: Affiliation) -> str:
     return f"{title}{affiliation.organisation.display_name}"
 
 
+def _person_text(affiliation: Affiliation) -> str:
+    title = f": {affiliation.title}" if affiliation.title else ""
+    return f"{affiliation.person.display_name}{title}"
+
+
 def end_affiliation(affiliation: Affiliation, *, end_on: date, actor: User) -> Affiliation:
-    """Close a current position on `end_on`; the person keeps it in their history."""
+    """Close a current position on `end_on`; both records keep it in their history."""
     _require(actor, Permission.EDIT_STAKEHOLDERS)
     if affiliation.end_on is not None:
         raise InvalidInput(_("This position has already ended."), field="end_on")
     _dates_in_order(affiliation.start_on, end_on)
     affiliation.end_on = end_on
+    person, organisation = affiliation.person, affiliation.organisation
     audit.record(
-        affiliation.person,
+        person,
         actor=actor,
         action=AuditAction.update,
         changes={"affiliation_ended": [_affiliation_text(affiliation), end_on.isoformat()]},
-        summary=affiliation.person.display_name,
+        summary=person.display_name,
+    )
+    audit.record(
+        organisation,
+        actor=actor,
+        action=AuditAction.update,
+        changes={"people_ended": [_person_text(affiliation), end_on.isoformat()]},
+        summary=organisation.display_name,
     )
     db.session.commit()
     return affiliation
@@ -644,13 +688,20 @@ def add_relationship(
     note: str | None = None,
     actor: User,
 ) -> StakeholderRelationship:
-    """Link `source` to another stakeholder; a record cannot relate to itself."""
+    """Link `source` to another stakeholder, audited on both; a record cannot relate to itself."""
     _require(actor, Permission.EDIT_STAKEHOLDERS)
+    if source.deleted_at is not None:
+        raise NotFound(_("No such record."))
     if target_id == source.id:
         raise InvalidInput(_("A record cannot have a relationship with itself."), field="target_id")
-    target = db.session.get(Stakeholder, target_id)
+    # A form gives None for an id it could not read; session.get(None) only warns.
+    target = db.session.get(Stakeholder, target_id) if target_id else None
     if target is None or target.deleted_at is not None:
         raise InvalidInput(_("Choose an existing stakeholder."), field="target_id")
+    try:
+        type = RelationshipType(type)
+    except ValueError:
+        raise InvalidInput(_("Choose a type of relationship."), field="type") from None
     _dates_in_order(start_on, end_on)
     rel = StakeholderRelationship(
         source=source,
@@ -662,14 +713,7 @@ def add_relationship(
         created_by_id=actor.id,
     )
     db.session.add(rel)
-    text = f"{RelationshipType(type).value} {target.display_name}"
-    audit.record(
-        source,
-        actor=actor,
-        action=AuditAction.update,
-        changes={"relationship": [None, text]},
-        summary=source.display_name,
-    )
+    _record_relationship(rel, actor=actor)
     db.session.commit()
     return rel
 
@@ -683,16 +727,32 @@ def end_relationship(
         raise InvalidInput(_("This relationship has already ended."), field="end_on")
     _dates_in_order(rel.start_on, end_on)
     rel.end_on = end_on
-    text = f"{RelationshipType(rel.type).value} {rel.target.display_name}"
-    audit.record(
-        rel.source,
-        actor=actor,
-        action=AuditAction.update,
-        changes={"relationship_ended": [text, end_on.isoformat()]},
-        summary=rel.source.display_name,
-    )
+    _record_relationship(rel, actor=actor, ended_on=end_on)
     db.session.commit()
     return rel
+
+
+def _record_relationship(
+    rel: StakeholderRelationship, *, actor: User, ended_on: date | None = None
+) -> None:
+    """Audit a new or ended relationship on both ends, so both histories show it.
+
+    The source reads "supplier_to X"; the target reads "Y supplier_to" (the inverse).
+    """
+    kind = RelationshipType(rel.type).value
+    name = "relationship" if ended_on is None else "relationship_ended"
+    for entity, field, text in (
+        (rel.source, name, f"{kind} {rel.target.display_name}"),
+        (rel.target, f"inverse_{name}", f"{rel.source.display_name} {kind}"),
+    ):
+        change = [None, text] if ended_on is None else [text, ended_on.isoformat()]
+        audit.record(
+            entity,
+            actor=actor,
+            action=AuditAction.update,
+            changes={field: change},
+            summary=entity.display_name,
+        )
 
 
 def organisation_type_counts() -> dict[str, int]:

@@ -1,0 +1,117 @@
+"""Likely duplicates across the database, and merging two records into one."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from crm.access import Permission, permission_required
+from crm.blueprints.duplicates import bp
+from crm.models import Person, Stakeholder
+from crm.services import duplicates, merge, stakeholders
+from crm.services.errors import Conflict, ServiceError
+
+
+def detail_url(stakeholder: Stakeholder) -> str:
+    if isinstance(stakeholder, Person):
+        return url_for("people.detail", person_id=stakeholder.id)
+    return url_for("organisations.detail", organisation_id=stakeholder.id)
+
+
+@bp.route("")
+@permission_required(Permission.MERGE)
+def index():
+    kind = "person" if request.args.get("kind") == "person" else "organisation"
+    pairs = duplicates.likely_pairs(kind)
+    return render_template(
+        "duplicates/index.html",
+        kind=kind,
+        pairs=pairs,
+        reasons=_reason_labels(),
+        detail_url=detail_url,
+    )
+
+
+def _field_labels(stakeholder: Stakeholder) -> dict[str, str]:
+    from crm.blueprints.organisations.forms import OrganisationForm
+    from crm.blueprints.people.forms import PersonForm
+
+    form_class = PersonForm if isinstance(stakeholder, Person) else OrganisationForm
+    form = form_class(formdata=None, meta={"csrf": False})
+    return {name: str(field.label.text) for name, field in form._fields.items()}
+
+
+def _reason_labels() -> dict[str, str]:
+    return {
+        "email": _("same email"),
+        "phone": _("same phone"),
+        "wechat": _("same WeChat ID"),
+        "name": _("same name"),
+        "chinese_name": _("same Chinese name"),
+    }
+
+
+def _pair() -> tuple[Stakeholder, Stakeholder]:
+    ids = [request.values.get("first", type=int), request.values.get("second", type=int)]
+    if None in ids:
+        abort(404)
+    first = stakeholders.get(Stakeholder, ids[0])
+    second = stakeholders.get(Stakeholder, ids[1])
+    return first, second
+
+
+@bp.route("/merge", methods=["GET", "POST"])
+@permission_required(Permission.MERGE)
+def merge_records():
+    first, second = _pair()
+    # The survivor is whichever the user picked; by default the older record.
+    if request.values.get("keep") == "second":
+        survivor, other = second, first
+    else:
+        survivor, other = first, second
+    errors: list[str] = []
+    if request.method == "POST":
+        take = {
+            name: request.form.get(f"take_{name}", "survivor")
+            for name in merge.mergeable_fields(survivor)
+        }
+        versions = (
+            request.form.get("survivor_version", type=int),
+            request.form.get("other_version", type=int),
+        )
+        try:
+            report = merge.merge(survivor, other, take=take, versions=versions, actor=current_user)
+        except Conflict as err:
+            errors.append(str(err))
+        except ServiceError as err:
+            errors.append(str(err))
+        else:
+            moved = sum(report.moved.values())
+            flash(
+                _(
+                    "Merged into “%(name)s”: %(count)d linked records moved; the other record "
+                    "is in the trash.",
+                    name=survivor.display_name,
+                    count=moved,
+                ),
+                "success",
+            )
+            return redirect(detail_url(survivor))
+    rows = merge.preview(survivor, other) if type(survivor) is type(other) else []
+    labels = _field_labels(survivor)
+    if type(survivor) is not type(other):
+        errors.append(_("Only two organisations or two people can be merged."))
+    status = 400 if errors and request.method == "POST" else 200
+    if type(survivor) is not type(other):
+        status = 400
+    return render_template(
+        "duplicates/merge.html",
+        survivor=survivor,
+        other=other,
+        rows=rows,
+        errors=errors,
+        first=first,
+        second=second,
+        detail_url=detail_url,
+        labels=labels,
+        kind="person" if isinstance(survivor, Person) else "organisation",
+    ), status
