@@ -127,7 +127,15 @@ def _register_blueprints(app: Flask) -> None:
     )
 
     for module in (
-        auth, main, errors, admin, organisations, people, stakeholders, search, duplicates
+        auth,
+        main,
+        errors,
+        admin,
+        organisations,
+        people,
+        stakeholders,
+        search,
+        duplicates,
     ):
         app.register_blueprint(module.bp)
 
@@ -140,10 +148,23 @@ def _url_with(**changes: Any) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)  # type: ignore[arg-type]
 
 
+def _duplicate_reason(reason: str) -> str:
+    from flask_babel import gettext as _
+
+    return {
+        "email": _("same email"),
+        "phone": _("same phone"),
+        "wechat": _("same WeChat ID"),
+        "name": _("same name"),
+        "chinese_name": _("same Chinese name"),
+    }.get(reason, reason)
+
+
 def _init_templates(app: Flask) -> None:
     from crm import models
 
     app.jinja_env.filters["label"] = models.label
+    app.jinja_env.filters["duplicate_reason"] = _duplicate_reason
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
         format_datetime(value, fmt) if value else ""
     )

@@ -101,19 +101,11 @@ def derive_keys(stakeholder: Stakeholder) -> None:
 # Candidates for a new record
 # ---------------------------------------------------------------------------------------------
 
-REASONS = {
-    "email": "same email",
-    "phone": "same phone",
-    "wechat": "same WeChat ID",
-    "name": "same name",
-    "chinese_name": "same Chinese name",
-}
-
 
 @dataclass(frozen=True)
 class Candidate:
     stakeholder: Stakeholder
-    reasons: tuple[str, ...]  # keys of REASONS
+    reasons: tuple[str, ...]  # email, phone, wechat, name, chinese_name
 
 
 def _live(model: type[Stakeholder]) -> sa.Select[Any]:
@@ -187,7 +179,7 @@ def _ranked(
 class Pair:
     first: Stakeholder
     second: Stakeholder
-    reason: str  # a key of REASONS
+    reason: str  # email, phone, wechat, name or chinese_name
 
 
 def _groups(model: type[Stakeholder], column: Any, reason: str, limit: int) -> list[Pair]:

@@ -322,3 +322,56 @@ def test_merge_rejects_a_stale_version_and_mixed_kinds(
     assert client.get("/duplicates/merge?first=999999&second=1").status_code == 404
     with in_app():
         assert db.session.get(Organisation, b.id).deleted_at is None
+
+
+def test_member_is_warned_of_a_duplicate_before_creating_and_can_confirm(
+    login_as, make_organisation, in_app
+):
+    existing = make_organisation(
+        display_name="Dongguan Harmony Garments Co., Ltd.", chinese_name="东莞和谐服装有限公司"
+    )
+    client = login_as("member")
+    form = {
+        "version": "0",
+        "display_name": "Dongguan Harmony Garments",
+        "org_type": "enterprise",
+        "chinese_name": "东莞和谐服装股份有限公司",
+        "engagement_level": "aware",
+        "influence": "3",
+        "interest": "3",
+    }
+    warned = client.post("/organisations/new", data=form)
+    page = warned.get_data(as_text=True)
+    assert warned.status_code == 200
+    assert "This may already be in the database" in page
+    assert f'href="/organisations/{existing.id}"' in page and "same Chinese name" in page
+    assert 'value="东莞和谐服装股份有限公司"' in page  # what the user typed is kept
+    with in_app():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Organisation)) == 1
+    created = client.post("/organisations/new", data={**form, "create_anyway": "1"})
+    assert created.status_code == 302
+    with in_app():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Organisation)) == 2
+
+
+def test_person_with_the_same_email_is_flagged(login_as, make_person):
+    make_person(family_name="Wang", given_name="Fang", email="wang.fang@example.cn")
+    page = (
+        login_as("member")
+        .post(
+            "/people/new",
+            data={
+                "version": "0",
+                "family_name": "Wang",
+                "given_name": "F.",
+                "email": "Wang.Fang@example.cn",
+                "gender": "female",
+                "consent": "unknown",
+                "engagement_level": "aware",
+                "influence": "3",
+                "interest": "3",
+            },
+        )
+        .get_data(as_text=True)
+    )
+    assert "This may already be in the database" in page and "same email" in page

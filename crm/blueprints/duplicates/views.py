@@ -26,7 +26,6 @@ def index():
         "duplicates/index.html",
         kind=kind,
         pairs=pairs,
-        reasons=_reason_labels(),
         detail_url=detail_url,
     )
 
@@ -38,16 +37,6 @@ def _field_labels(stakeholder: Stakeholder) -> dict[str, str]:
     form_class = PersonForm if isinstance(stakeholder, Person) else OrganisationForm
     form = form_class(formdata=None, meta={"csrf": False})
     return {name: str(field.label.text) for name, field in form._fields.items()}
-
-
-def _reason_labels() -> dict[str, str]:
-    return {
-        "email": _("same email"),
-        "phone": _("same phone"),
-        "wechat": _("same WeChat ID"),
-        "name": _("same name"),
-        "chinese_name": _("same Chinese name"),
-    }
 
 
 def _pair() -> tuple[Stakeholder, Stakeholder]:

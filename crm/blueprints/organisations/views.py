@@ -14,7 +14,7 @@ from crm.blueprints.stakeholders.helpers import (
 )
 from crm.forms import id_choices
 from crm.models import EngagementLevel, Organisation, OrgType, Sector
-from crm.services import accounts, audit, stakeholders
+from crm.services import accounts, audit, duplicates, stakeholders
 from crm.services.errors import Conflict, ServiceError
 
 
@@ -61,7 +61,14 @@ def new():
     if request.method == "GET":
         form.version.data = "0"
         form.owner_id.data = current_user.id
+    candidates = []
     if form.validate_on_submit():
+        if not request.form.get("create_anyway"):
+            candidates = duplicates.candidates_for_organisation(form.changes())
+        if candidates:
+            return render_template(
+                "organisations/edit.html", form=form, organisation=None, candidates=candidates
+            )
         try:
             organisation = stakeholders.create_organisation(form.changes(), actor=current_user)
         except ServiceError as err:

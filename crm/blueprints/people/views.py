@@ -15,7 +15,7 @@ from crm.blueprints.stakeholders.helpers import (
 )
 from crm.forms import id_choices
 from crm.models import EngagementLevel, Gender, Person
-from crm.services import accounts, audit, stakeholders
+from crm.services import accounts, audit, duplicates, stakeholders
 from crm.services.errors import Conflict, ServiceError
 
 
@@ -56,7 +56,14 @@ def new():
     if request.method == "GET":
         form.version.data = "0"
         form.owner_id.data = current_user.id
+    candidates = []
     if form.validate_on_submit():
+        if not request.form.get("create_anyway"):
+            candidates = duplicates.candidates_for_person(form.changes())
+        if candidates:
+            return render_template(
+                "people/edit.html", form=form, person=None, candidates=candidates
+            )
         try:
             person = stakeholders.create_person(form.changes(), actor=current_user)
         except ServiceError as err:
