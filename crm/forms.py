@@ -8,8 +8,11 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectChoice, SelectField, StringField
+from markupsafe import Markup, escape
+from wtforms import Field, HiddenField, SelectChoice, SelectField, StringField
+from wtforms.utils import unset_value
 from wtforms.validators import InputRequired, ValidationError
+from wtforms.widgets import html_params
 
 
 def enum_choices(enum: type[StrEnum], *, blank: str | None = None) -> list[SelectChoice]:
@@ -115,3 +118,74 @@ class TagsField(StringField):
 def validate_not_future(form: Any, field: Any) -> None:
     if field.data and isinstance(field.data, date) and field.data > datetime.now(UTC).date():
         raise ValidationError(_l("This date is in the future."))
+
+
+class PickerWidget:
+    """A search box that fills a hidden id from /search.json (static/js/picker.js).
+
+    The visible text is posted back as `<name>__label`, so a form shown again after an error
+    keeps what the user picked without another lookup.
+    """
+
+    def __call__(self, field: Any, **kwargs: Any) -> Markup:
+        kwargs.setdefault("id", field.id)
+        css = kwargs.pop("class_", "") or kwargs.pop("class", "")
+        value = "" if field.data is None else str(field.data)
+        hidden = f'<input type="hidden" name="{escape(field.name)}" value="{escape(value)}">'
+        attrs = html_params(
+            type="search",
+            id=kwargs["id"],
+            name=f"{field.name}__label",
+            value=field.display or "",
+            autocomplete="off",
+            role="combobox",
+            placeholder=str(field.placeholder or ""),
+            **{
+                "class": f"form-control {css}".strip(),
+                "aria-autocomplete": "list",
+                "aria-expanded": "false",
+                "aria-controls": f"{kwargs['id']}-menu",
+                "data-picker-input": "1",
+                "required": kwargs.get("required", False),
+            },
+        )
+        return Markup(
+            f'<div class="picker" data-picker-url="{escape(field.source)}">{hidden}'
+            f"<input {attrs}>"
+            f'<ul class="picker-menu list-group shadow-sm" id="{escape(kwargs["id"])}-menu" '
+            f'role="listbox" hidden></ul></div>'
+        )
+
+
+class PickerField(Field):
+    """The id of a record chosen with a typeahead; `source` is the JSON search URL."""
+
+    widget = PickerWidget()
+
+    def __init__(
+        self,
+        label: Any = None,
+        validators: Any = None,
+        *,
+        entity_types: tuple[str, ...] = ("organisation",),
+        placeholder: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(label, validators, **kwargs)
+        self.placeholder = placeholder
+        self.display = ""
+        self.source = "/search.json?" + "&".join(f"type={t}" for t in entity_types)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.data = int_or_none(valuelist[0]) if valuelist else None
+        if self._picker_formdata is not None:
+            self.display = (self._picker_formdata.get(f"{self.name}__label") or "")[:300]
+        if self.data is None and valuelist and str(valuelist[0]).strip():
+            raise ValueError(_l("Choose a record from the list."))
+
+    def process(self, formdata: Any, data: Any = unset_value, extra_filters: Any = None) -> None:
+        self._picker_formdata = formdata
+        super().process(formdata, data, extra_filters)
+
+    def _value(self) -> str:
+        return "" if self.data is None else str(self.data)

@@ -278,6 +278,17 @@ def provinces() -> list[str]:
     return [p for p in db.session.scalars(stmt) if p]
 
 
+def display_name_of(stakeholder_id: int | None) -> str | None:
+    """The name of a live stakeholder, for showing a chosen id in a filter."""
+    if stakeholder_id is None:
+        return None
+    return db.session.scalar(
+        sa.select(Stakeholder.display_name).where(
+            Stakeholder.id == stakeholder_id, Stakeholder.deleted_at.is_(None)
+        )
+    )
+
+
 def tag_names() -> list[str]:
     return list(db.session.scalars(sa.select(Tag.name).order_by(Tag.name)))
 

@@ -10,4 +10,8 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("form.filters select").forEach((select) => {
     select.addEventListener("change", () => select.form.requestSubmit());
   });
+  // A typeahead in a filter form applies its choice at once too.
+  document.querySelectorAll("form.filters .picker input[type=hidden]").forEach((hidden) => {
+    hidden.addEventListener("change", () => hidden.form.requestSubmit());
+  });
 });

@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional
 
-from crm.forms import OptionalIntSelectField, TagsField, VersionedForm, enum_choices
+from crm.forms import OptionalIntSelectField, PickerField, TagsField, VersionedForm, enum_choices
 from crm.models import (
     EngagementLevel,
     OrgType,
@@ -42,7 +42,11 @@ class OrganisationForm(VersionedForm):
             URL(require_tld=True, message=_l("Enter a web address such as https://example.cn")),
         ],
     )
-    parent_id = OptionalIntSelectField(_l("Parent organisation"), validators=[Optional()])
+    parent_id = PickerField(
+        _l("Parent organisation"),
+        validators=[Optional()],
+        placeholder=_l("Type a name, 华为, huawei…"),
+    )
     engagement_level = SelectField(
         _l("Engagement level"),
         choices=enum_choices(EngagementLevel),

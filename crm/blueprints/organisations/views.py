@@ -21,10 +21,9 @@ from crm.services.errors import Conflict, ServiceError
 def _form(**kwargs) -> OrganisationForm:  # type: ignore[no-untyped-def]
     form = OrganisationForm(**kwargs)
     form.owner_id.choices = id_choices(accounts.active_user_choices(), blank="—")
-    exclude = kwargs.get("obj").id if kwargs.get("obj") is not None else None
-    form.parent_id.choices = id_choices(
-        [(i, n) for i, n in stakeholders.organisation_choices() if i != exclude], blank="—"
-    )
+    organisation = kwargs.get("obj")
+    if organisation is not None and organisation.parent is not None and not form.parent_id.display:
+        form.parent_id.display = organisation.parent.display_name
     return form
 
 

@@ -43,7 +43,7 @@ def index():
         "people/index.html",
         page=page,
         criteria=criteria,
-        organisations=stakeholders.organisation_choices(),
+        organisation_label=stakeholders.display_name_of(criteria.organisation_id),
         tags=stakeholders.tag_names(),
         owners=accounts.active_user_choices(),
     )

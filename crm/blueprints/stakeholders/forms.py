@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from crm.forms import BaseForm, OptionalIntSelectField, enum_choices
+from crm.forms import BaseForm, PickerField, enum_choices
 from crm.models import RelationshipType
 
 
@@ -15,8 +15,11 @@ class RelationshipForm(BaseForm):
     type = SelectField(
         _l("Relationship"), choices=enum_choices(RelationshipType), validators=[InputRequired()]
     )
-    target_id = OptionalIntSelectField(
-        _l("Other stakeholder"), validators=[InputRequired(_l("Choose a stakeholder."))]
+    target_id = PickerField(
+        _l("Other stakeholder"),
+        validators=[InputRequired(_l("Choose a stakeholder."))],
+        entity_types=("organisation", "person"),
+        placeholder=_l("Type a name, 华为, huawei…"),
     )
     start_on = DateField(_l("Since"), validators=[Optional()])
     end_on = DateField(_l("Until"), validators=[Optional(), _end_not_before_start])
@@ -25,8 +28,10 @@ class RelationshipForm(BaseForm):
 
 
 class AffiliationForm(BaseForm):
-    organisation_id = OptionalIntSelectField(
-        _l("Organisation"), validators=[InputRequired(_l("Choose an organisation."))]
+    organisation_id = PickerField(
+        _l("Organisation"),
+        validators=[InputRequired(_l("Choose an organisation."))],
+        placeholder=_l("Type a name, 华为, huawei…"),
     )
     title = StringField(_l("Position"), validators=[Optional(), Length(max=120)])
     start_on = DateField(_l("From"), validators=[Optional()])

@@ -6,10 +6,9 @@ from enum import StrEnum
 from typing import Any
 
 from flask import current_app, render_template, request
-from flask_babel import gettext as _
 
 from crm.blueprints.stakeholders.forms import AffiliationForm, RelationshipForm
-from crm.forms import BaseForm, id_choices
+from crm.forms import BaseForm
 from crm.models import Person, Stakeholder
 from crm.services import stakeholders
 from crm.services.errors import Conflict, ServiceError
@@ -96,16 +95,8 @@ def conflict_page(form: BaseForm, stakeholder: Stakeholder, err: Conflict, templ
 
 
 def relationship_form(stakeholder: Stakeholder, form: RelationshipForm | None = None):
-    form = form or RelationshipForm(prefix="rel")
-    form.target_id.choices = id_choices(
-        stakeholders.stakeholder_choices(exclude_id=stakeholder.id), blank=_("Choose…")
-    )
-    return form
+    return form or RelationshipForm(prefix="rel")
 
 
 def affiliation_form(person: Person, form: AffiliationForm | None = None):
-    form = form or AffiliationForm(prefix="aff")
-    form.organisation_id.choices = id_choices(
-        stakeholders.organisation_choices(), blank=_("Choose…")
-    )
-    return form
+    return form or AffiliationForm(prefix="aff")
