@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -77,6 +77,8 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
 
 def _select_locale() -> str | None:
     languages = list(Config.LANGUAGES)
+    if not has_request_context():
+        return None  # the command line: the default locale
     if current_user and current_user.is_authenticated:
         return str(current_user.locale)
     chosen = session.get("locale")
@@ -119,6 +121,8 @@ def _register_blueprints(app: Flask) -> None:
         auth,
         duplicates,
         errors,
+        follow_ups,
+        interactions,
         main,
         organisations,
         people,
@@ -136,6 +140,8 @@ def _register_blueprints(app: Flask) -> None:
         stakeholders,
         search,
         duplicates,
+        interactions,
+        follow_ups,
     ):
         app.register_blueprint(module.bp)
 

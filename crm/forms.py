@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from flask_babel import get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
@@ -189,3 +191,77 @@ class PickerField(Field):
 
     def _value(self) -> str:
         return "" if self.data is None else str(self.data)
+
+
+class MultiPickerWidget:
+    """Chosen records as removable chips plus a search box (static/js/picker.js)."""
+
+    def __call__(self, field: Any, **kwargs: Any) -> Markup:
+        field_id = kwargs.get("id", field.id)
+        chips = "".join(
+            f'<span class="badge text-bg-light border picker-chip me-1 mb-1" data-id="{i}">'
+            f'<input type="hidden" name="{escape(field.name)}" value="{i}">'
+            f"{escape(field.labels.get(i, '#' + str(i)))} "
+            f'<button type="button" class="btn-close btn-close-sm ms-1" '
+            f'aria-label="{escape(str(field.remove_text))}"></button></span>'
+            for i in field.data or []
+        )
+        invalid = " is-invalid" if field.errors else ""
+        attrs = html_params(
+            type="search",
+            id=field_id,
+            autocomplete="off",
+            role="combobox",
+            placeholder=str(field.placeholder or ""),
+            **{
+                "class": f"form-control{invalid}",
+                "aria-autocomplete": "list",
+                "aria-expanded": "false",
+                "aria-controls": f"{field_id}-menu",
+                "data-picker-input": "1",
+            },
+        )
+        return Markup(
+            f'<div class="picker" data-picker-url="{escape(field.source)}" data-multiple="1" '
+            f'data-name="{escape(field.name)}"><div class="picker-chips">{chips}</div>'
+            f"<input {attrs}>"
+            f'<ul class="picker-menu list-group shadow-sm" id="{escape(field_id)}-menu" '
+            f'role="listbox" hidden></ul></div>'
+        )
+
+
+class MultiPickerField(Field):
+    """Several record ids chosen with a typeahead; the view fills `labels` for display."""
+
+    widget = MultiPickerWidget()
+
+    def __init__(
+        self,
+        label: Any = None,
+        validators: Any = None,
+        *,
+        entity_types: tuple[str, ...] = ("organisation", "person"),
+        placeholder: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(label, validators, **kwargs)
+        self.placeholder = placeholder
+        self.labels: dict[int, str] = {}
+        self.remove_text = _l("Remove")
+        self.source = "/search.json?" + "&".join(f"type={t}" for t in entity_types)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        ids = [int_or_none(v) for v in valuelist]
+        if any(i is None for i in ids):
+            raise ValueError(_l("Choose records from the list."))
+        self.data = list(dict.fromkeys(i for i in ids if i is not None))
+
+    def process_data(self, value: Any) -> None:
+        # From an object: its related records; from a dict: their ids.
+        self.data = [getattr(v, "id", v) for v in (value or [])]
+
+
+def local_timezone() -> ZoneInfo:
+    """The user's time zone as a zoneinfo object (Flask-Babel hands out pytz ones, whose
+    `replace(tzinfo=...)` silently uses local mean time: +08:06 for Shanghai)."""
+    return ZoneInfo(str(get_timezone()))

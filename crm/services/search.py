@@ -18,10 +18,11 @@ names starting with the query, then the engine's order.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -229,6 +230,11 @@ def store(document: Document) -> None:
     db.session.flush()
 
 
+def insert(document: Document) -> None:
+    """Add an entry known not to exist yet (rebuilds); no lookup first."""
+    db.session.add(SearchDocument(**dataclasses.asdict(document)))
+
+
 def index(stakeholder: Stakeholder) -> None:
     """Bring a stakeholder's index entry up to date; records in the trash have none."""
     if stakeholder.id is None:
@@ -258,26 +264,22 @@ def rebuild(*, batch: int = 500) -> int:
     for model in (Organisation, Person):
         stmt = sa.select(model).where(model.deleted_at.is_(None)).execution_options(yield_per=batch)
         for stakeholder in db.session.scalars(stmt):
-            doc = document_for(stakeholder)
-            db.session.add(
-                SearchDocument(
-                    entity_type=doc.entity_type,
-                    entity_id=doc.entity_id,
-                    title=doc.title,
-                    subtitle=doc.subtitle,
-                    keys=doc.keys,
-                    terms=doc.terms,
-                )
-            )
+            insert(document_for(stakeholder))
             count += 1
-    for extra in _EXTRA_INDEXERS:
-        count += extra()
+    for indexer in _INDEXERS:
+        count += indexer()
     db.session.commit()
     return count
 
 
-# Later features (activities, interactions) register a rebuild function here.
-_EXTRA_INDEXERS: list[Any] = []
+# Other record types (activities, interactions) add a function that stores their documents
+# (with store()) and returns how many; rebuild() calls each after the stakeholders.
+_INDEXERS: list[Callable[[], int]] = []
+
+
+def register_indexer(indexer: Callable[[], int]) -> None:
+    if indexer not in _INDEXERS:
+        _INDEXERS.append(indexer)
 
 
 # ---------------------------------------------------------------------------------------------

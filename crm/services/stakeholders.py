@@ -220,17 +220,10 @@ def list_organisations(
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
 
 
-def list_people(criteria: PersonCriteria, *, page: int = 1, per_page: int = 50) -> Pagination:
-    """A page of live people matching the criteria, with current employers loaded."""
-    stmt = (
-        sa.select(Person)
-        .where(Person.deleted_at.is_(None))
-        .options(
-            joinedload(Person.owner),
-            selectinload(Person.tags),
-            selectinload(Person.affiliations).joinedload(Affiliation.organisation),
-        )
-    )
+def people_query(criteria: PersonCriteria) -> sa.Select[tuple[Person]]:
+    """Live people matching the criteria: the filters of the people list, without order or
+    loading options, so the list page and the exports select exactly the same people."""
+    stmt = sa.select(Person).where(Person.deleted_at.is_(None))
     if criteria.q:
         q = criteria.q.lower()
         conditions = [
@@ -262,6 +255,16 @@ def list_people(criteria: PersonCriteria, *, page: int = 1, per_page: int = 50) 
         stmt = stmt.where(Person.owner_id == criteria.owner_id)
     if criteria.tag:
         stmt = stmt.where(Person.tags.any(Tag.name == criteria.tag))
+    return stmt
+
+
+def list_people(criteria: PersonCriteria, *, page: int = 1, per_page: int = 50) -> Pagination:
+    """A page of live people matching the criteria, with current employers loaded."""
+    stmt = people_query(criteria).options(
+        joinedload(Person.owner),
+        selectinload(Person.tags),
+        selectinload(Person.affiliations).joinedload(Affiliation.organisation),
+    )
     column = PERSON_SORTS.get(criteria.sort, Person.sort_name)
     stmt = _ordered(stmt, column, descending=criteria.descending, tiebreak=Person.id)
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
@@ -287,6 +290,19 @@ def display_name_of(stakeholder_id: int | None) -> str | None:
             Stakeholder.id == stakeholder_id, Stakeholder.deleted_at.is_(None)
         )
     )
+
+
+def display_names(stakeholder_ids: Sequence[int]) -> dict[int, str]:
+    """Names of live stakeholders by id (one query), for showing chosen ids in a form."""
+    if not stakeholder_ids:
+        return {}
+    stmt = sa.select(Stakeholder.id, Stakeholder.display_name, Stakeholder.chinese_name).where(
+        Stakeholder.id.in_(list(stakeholder_ids)), Stakeholder.deleted_at.is_(None)
+    )
+    return {
+        row.id: f"{row.display_name} {row.chinese_name}" if row.chinese_name else row.display_name
+        for row in db.session.execute(stmt)
+    }
 
 
 def tag_names() -> list[str]:
@@ -457,7 +473,12 @@ def _apply(stakeholder: Stakeholder, data: Mapping[str, Any], allowed: Sequence[
         stakeholder.tags = _tags(data["tags"] or [])
 
 
-def _create(model: type[S], data: Mapping[str, Any], allowed: Sequence[str], actor: User) -> S:
+def _insert(model: type[S], data: Mapping[str, Any], allowed: Sequence[str], actor: User) -> S:
+    """Add a new record with its derived columns, search entry and audit event; flushes only.
+
+    The building block of `_create` and of workflows that write many records in one
+    transaction (crm.services.imports); the caller commits or rolls back.
+    """
     _require(actor, Permission.EDIT_STAKEHOLDERS)
     stakeholder = model()
     stakeholder.created_by_id = actor.id
@@ -477,6 +498,11 @@ def _create(model: type[S], data: Mapping[str, Any], allowed: Sequence[str], act
         changes={k: [None, v] for k, v in state(stakeholder).items() if v not in (None, [], "")},
         summary=stakeholder.display_name,
     )
+    return stakeholder
+
+
+def _create(model: type[S], data: Mapping[str, Any], allowed: Sequence[str], actor: User) -> S:
+    stakeholder = _insert(model, data, allowed, actor)
     db.session.commit()
     log.info("created %s %s", stakeholder.__tablename__, stakeholder.id)
     return stakeholder
@@ -490,6 +516,39 @@ def create_organisation(data: Mapping[str, Any], *, actor: User) -> Organisation
 def create_person(data: Mapping[str, Any], *, actor: User) -> Person:
     """Create a person (display name derived from the name parts) and audit it."""
     return _create(Person, data, PERSON_FIELDS, actor)
+
+
+def _change(stakeholder: Stakeholder, changes: Mapping[str, Any], *, actor: User) -> dict[str, Any]:
+    """Apply field changes to a live record: derive, check, audit the diff, re-index.
+
+    Never commits (the changes reach the database at the caller's commit or next flush), so
+    `update` and workflows that change many records in one transaction (crm.services.imports)
+    share it. Returns the audited diff; raises InvalidInput, leaving the rollback to the caller.
+    """
+    _require(actor, Permission.EDIT_STAKEHOLDERS)
+    allowed = ORGANISATION_FIELDS if isinstance(stakeholder, Organisation) else PERSON_FIELDS
+    before = state(stakeholder)
+    # No flush until the commit: a query for tags or the owner would otherwise write the
+    # row half-changed, and each flush bumps the version (one save must be one version).
+    with db.session.no_autoflush:
+        _apply(stakeholder, changes, allowed)
+        derive(stakeholder)
+        _check(stakeholder)
+        after = state(stakeholder)
+    changed = audit.diff(before, after)
+    if changed:
+        if "tags" in changed and len(changed) == 1:
+            # Tags live in another table; bump the version so others see the change.
+            stakeholder.updated_at = utcnow()
+        audit.record(
+            stakeholder,
+            actor=actor,
+            action=AuditAction.update,
+            changes=changed,
+            summary=stakeholder.display_name,
+        )
+    search.index(stakeholder)
+    return changed
 
 
 def update(stakeholder: S, changes: Mapping[str, Any], *, version: int, actor: User) -> S:
@@ -506,29 +565,8 @@ def update(stakeholder: S, changes: Mapping[str, Any], *, version: int, actor: U
             _("Someone else saved this record while you were editing it."),
             current=state(stakeholder),
         )
-    allowed = ORGANISATION_FIELDS if isinstance(stakeholder, Organisation) else PERSON_FIELDS
-    before = state(stakeholder)
     try:
-        # No flush until the commit: a query for tags or the owner would otherwise write the
-        # row half-changed, and each flush bumps the version (one save must be one version).
-        with db.session.no_autoflush:
-            _apply(stakeholder, changes, allowed)
-            derive(stakeholder)
-            _check(stakeholder)
-            after = state(stakeholder)
-        changed = audit.diff(before, after)
-        if changed:
-            if "tags" in changed and len(changed) == 1:
-                # Tags live in another table; bump the version so others see the change.
-                stakeholder.updated_at = utcnow()
-            audit.record(
-                stakeholder,
-                actor=actor,
-                action=AuditAction.update,
-                changes=changed,
-                summary=stakeholder.display_name,
-            )
-        search.index(stakeholder)
+        _change(stakeholder, changes, actor=actor)
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
@@ -625,6 +663,23 @@ def add_affiliation(
     if organisation is None or organisation.deleted_at is not None:
         raise InvalidInput(_("Choose an existing organisation."), field="organisation_id")
     _dates_in_order(start_on, end_on)
+    affiliation = _attach(
+        person, organisation, title=title, start_on=start_on, end_on=end_on, actor=actor
+    )
+    db.session.commit()
+    return affiliation
+
+
+def _attach(
+    person: Person,
+    organisation: Organisation,
+    *,
+    title: str | None,
+    start_on: date | None,
+    end_on: date | None,
+    actor: User,
+) -> Affiliation:
+    """Add a position, audited on both records; never commits (see `add_affiliation`)."""
     affiliation = Affiliation(
         person=person,
         organisation=organisation,
@@ -649,7 +704,6 @@ def add_affiliation(
         changes={"people": [None, _person_text(affiliation)]},
         summary=organisation.display_name,
     )
-    db.session.commit()
     return affiliation
 
 

@@ -4,7 +4,8 @@
   const DELAY_MS = 150;
 
   function setup(root) {
-    const hidden = root.querySelector('input[type="hidden"]');
+    const multiple = root.dataset.multiple === "1";
+    const hidden = multiple ? null : root.querySelector('input[type="hidden"]');
     const input = root.querySelector("[data-picker-input]");
     const menu = root.querySelector(".picker-menu");
     let items = [];
@@ -26,9 +27,34 @@
       });
     }
 
+    function addChip(item) {
+      const chips = root.querySelector(".picker-chips");
+      if (chips.querySelector(`[data-id="${item.id}"]`)) return;
+      const chip = document.createElement("span");
+      chip.className = "badge text-bg-light border picker-chip me-1 mb-1";
+      chip.dataset.id = item.id;
+      const value = document.createElement("input");
+      value.type = "hidden";
+      value.name = root.dataset.name;
+      value.value = item.id;
+      const close = document.createElement("button");
+      close.type = "button";
+      close.className = "btn-close btn-close-sm ms-1";
+      close.setAttribute("aria-label", "Remove");
+      chip.append(value, document.createTextNode(`${item.label} `), close);
+      chips.append(chip);
+    }
+
     function choose(index) {
       const item = items[index];
       if (!item) return;
+      if (multiple) {
+        addChip(item);
+        input.value = "";
+        lastQuery = "";
+        close();
+        return;
+      }
       hidden.value = item.id;
       input.value = item.label;
       lastQuery = item.label;
@@ -75,11 +101,13 @@
       const q = input.value.trim();
       if (q === lastQuery) return;
       lastQuery = q;
-      const had = hidden.value;
-      hidden.value = "";
+      if (!multiple) {
+        const had = hidden.value;
+        hidden.value = "";
+        if (!q && had) hidden.dispatchEvent(new Event("change", { bubbles: true }));
+      }
       if (!q) {
         close();
-        if (had) hidden.dispatchEvent(new Event("change", { bubbles: true }));
         return;
       }
       const url = new URL(root.dataset.pickerUrl, window.location.origin);
@@ -109,6 +137,14 @@
       }
     });
     input.addEventListener("blur", () => setTimeout(close, 100));
+    if (multiple) {
+      root.addEventListener("click", (event) => {
+        if (event.target.matches(".picker-chip .btn-close")) {
+          event.target.closest(".picker-chip").remove();
+          input.focus();
+        }
+      });
+    }
     lastQuery = input.value.trim();
   }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -42,9 +43,16 @@ class ListArgs:
         value = self.integer("per_page")
         return value if value in (25, 50, 100, 200) else default
 
-    def sort(self, allowed: dict[str, Any]) -> str:
+    def sort(self, allowed: dict[str, Any], default: str = "name") -> str:
         value = self.text("sort")
-        return value if value in allowed else "name"
+        return value if value in allowed else default
+
+    def date(self, name: str) -> date | None:
+        """An ISO date (2026-03-04), or None for anything else."""
+        try:
+            return date.fromisoformat(self.text(name)[:10])
+        except ValueError:
+            return None
 
     def descending(self) -> bool:
         return self.text("dir") == "desc"

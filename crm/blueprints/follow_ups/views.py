@@ -1,0 +1,216 @@
+from datetime import date, datetime
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from crm.access import Permission, permission_required
+from crm.blueprints.follow_ups import bp
+from crm.blueprints.follow_ups.forms import CompleteForm, FollowUpForm, ReassignForm
+from crm.blueprints.stakeholders.helpers import attach_error, list_args
+from crm.extensions import db
+from crm.forms import id_choices, local_timezone
+from crm.models import Activity, FollowUpStatus
+from crm.services import follow_ups, mail, stakeholders
+from crm.services.errors import ServiceError
+
+
+def today() -> date:
+    """Today in the programme's time zone: "due today" follows the local calendar."""
+    return datetime.now(local_timezone()).date()
+
+
+def mail_settings() -> mail.Settings:
+    return mail.Settings.from_config(current_app.config)
+
+
+def _assignees(blank: str | None = None):  # type: ignore[no-untyped-def]
+    return id_choices(follow_ups.assignee_choices(), blank=blank)
+
+
+def _form(**kwargs) -> FollowUpForm:  # type: ignore[no-untyped-def]
+    form = FollowUpForm(**kwargs)
+    form.assignee_id.choices = _assignees(blank="—")
+    if form.stakeholder_id.data and not form.stakeholder_id.display:
+        form.stakeholder_id.display = stakeholders.display_name_of(form.stakeholder_id.data) or ""
+    if form.activity_id.data and not form.activity_id.display:
+        activity = db.session.get(Activity, form.activity_id.data)
+        form.activity_id.display = activity.title if activity else ""
+    return form
+
+
+@bp.route("")
+def index():
+    args = list_args()
+    status = args.text("status") or "open"
+    criteria = follow_ups.Criteria(
+        status=status if status in {s.value for s in FollowUpStatus} | {"all"} else "open",
+        assignee_id=args.integer("assignee"),
+        stakeholder_id=args.integer("stakeholder"),
+        activity_id=args.integer("activity"),
+        overdue_only=args.text("overdue") == "1",
+        sort=args.sort(follow_ups.SORTS, default="due"),
+        descending=args.descending(),
+    )
+    page = follow_ups.search(criteria, today=today(), page=args.page(), per_page=args.per_page())
+    return render_template(
+        "follow_ups/index.html",
+        page=page,
+        criteria=criteria,
+        assignees=follow_ups.assignee_choices(),
+        today=today(),
+    )
+
+
+@bp.route("/mine")
+def mine():
+    return render_template(
+        "follow_ups/mine.html", agenda=follow_ups.agenda(current_user, today=today()), today=today()
+    )
+
+
+@bp.route("/team")
+@permission_required(Permission.EDIT_ACTIVITIES)
+def team():
+    return render_template("follow_ups/team.html", rows=follow_ups.team(today=today()))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@permission_required(Permission.EDIT_STAKEHOLDERS)
+def new():
+    form = _form()
+    if request.method == "GET":
+        form.version.data = "0"
+        form.assignee_id.data = current_user.id
+        form.stakeholder_id.data = request.args.get("stakeholder", type=int)
+        form.activity_id.data = request.args.get("activity", type=int)
+        form = _form(
+            formdata=None,
+            data={
+                "version": "0",
+                "assignee_id": current_user.id,
+                "stakeholder_id": request.args.get("stakeholder", type=int),
+                "activity_id": request.args.get("activity", type=int),
+            },
+        )
+    if form.validate_on_submit():
+        try:
+            follow_up = follow_ups.create(
+                form.changes(), actor=current_user, mail_settings=mail_settings()
+            )
+        except ServiceError as err:
+            attach_error(form, err)
+        else:
+            flash(
+                _(
+                    "Follow-up “%(title)s” assigned to %(name)s.",
+                    title=follow_up.title,
+                    name=follow_up.assignee.name,
+                ),
+                "success",
+            )
+            return redirect(url_for(".detail", follow_up_id=follow_up.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("follow_ups/edit.html", form=form, follow_up=None), status
+
+
+@bp.route("/<int:follow_up_id>")
+def detail(follow_up_id: int):
+    follow_up = follow_ups.get(follow_up_id)
+    reassign = ReassignForm(prefix="reassign")
+    reassign.assignee_id.choices = _assignees()
+    reassign.assignee_id.data = follow_up.assignee_id
+    return render_template(
+        "follow_ups/detail.html",
+        follow_up=follow_up,
+        complete_form=CompleteForm(prefix="done"),
+        reassign_form=reassign,
+        today=today(),
+    )
+
+
+@bp.route("/<int:follow_up_id>/edit", methods=["GET", "POST"])
+@permission_required(Permission.EDIT_STAKEHOLDERS)
+def edit(follow_up_id: int):
+    follow_up = follow_ups.get(follow_up_id)
+    form = _form(obj=follow_up)
+    if form.validate_on_submit():
+        try:
+            follow_ups.update(
+                follow_up,
+                form.changes(),
+                version=form.version_number,
+                actor=current_user,
+                mail_settings=mail_settings(),
+            )
+        except ServiceError as err:
+            attach_error(form, err)
+            if err.status_code == 409:
+                form.version.data = str(follow_up.version)
+                return render_template("follow_ups/edit.html", form=form, follow_up=follow_up), 409
+        else:
+            flash(_("Changes saved."), "success")
+            return redirect(url_for(".detail", follow_up_id=follow_up.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("follow_ups/edit.html", form=form, follow_up=follow_up), status
+
+
+def _back(follow_up_id: int) -> str:
+    target = request.form.get("next") or ""
+    if target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for(".detail", follow_up_id=follow_up_id)
+
+
+@bp.route("/<int:follow_up_id>/complete", methods=["POST"])
+@permission_required(Permission.EDIT_STAKEHOLDERS)
+def complete(follow_up_id: int):
+    follow_up = follow_ups.get(follow_up_id)
+    form = CompleteForm(prefix="done")
+    if form.validate():
+        follow_ups.complete(follow_up, note=form.note.data, actor=current_user)
+        flash(_("“%(title)s” is done.", title=follow_up.title), "success")
+    else:
+        flash(_("The note is too long."), "danger")
+    return redirect(_back(follow_up_id))
+
+
+@bp.route("/<int:follow_up_id>/reopen", methods=["POST"])
+@permission_required(Permission.EDIT_STAKEHOLDERS)
+def reopen(follow_up_id: int):
+    follow_up = follow_ups.get(follow_up_id)
+    follow_ups.reopen(follow_up, actor=current_user)
+    flash(_("“%(title)s” is open again.", title=follow_up.title), "success")
+    return redirect(_back(follow_up_id))
+
+
+@bp.route("/<int:follow_up_id>/cancel", methods=["POST"])
+@permission_required(Permission.EDIT_STAKEHOLDERS)
+def cancel(follow_up_id: int):
+    follow_up = follow_ups.get(follow_up_id)
+    follow_ups.cancel(follow_up, actor=current_user)
+    flash(_("“%(title)s” cancelled.", title=follow_up.title), "success")
+    return redirect(_back(follow_up_id))
+
+
+@bp.route("/<int:follow_up_id>/reassign", methods=["POST"])
+@permission_required(Permission.EDIT_STAKEHOLDERS)
+def reassign(follow_up_id: int):
+    follow_up = follow_ups.get(follow_up_id)
+    form = ReassignForm(prefix="reassign")
+    form.assignee_id.choices = _assignees()
+    if form.validate():
+        try:
+            follow_ups.reassign(
+                follow_up,
+                assignee_id=form.assignee_id.data,
+                actor=current_user,
+                mail_settings=mail_settings(),
+            )
+        except ServiceError as err:
+            flash(str(err), "danger")
+        else:
+            flash(_("Reassigned to %(name)s.", name=follow_up.assignee.name), "success")
+    else:
+        flash(_("Choose a colleague."), "danger")
+    return redirect(_back(follow_up_id))

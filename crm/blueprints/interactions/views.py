@@ -1,0 +1,185 @@
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from crm.access import Permission, permission_required
+from crm.blueprints.interactions import bp
+from crm.blueprints.interactions.forms import InteractionForm
+from crm.blueprints.stakeholders.helpers import attach_error, list_args
+from crm.extensions import db
+from crm.forms import id_choices, local_timezone
+from crm.models import Activity, Channel, OrgType, Sector, StakeholderKind
+from crm.services import accounts, follow_ups, interactions, mail, stakeholders
+from crm.services.errors import Conflict, PermissionDenied, ServiceError
+
+
+def mail_settings() -> mail.Settings:
+    return mail.Settings.from_config(current_app.config)
+
+
+def _form(**kwargs) -> InteractionForm:  # type: ignore[no-untyped-def]
+    form = InteractionForm(**kwargs)
+    users = accounts.active_user_choices()
+    form.staff.choices = id_choices(users)
+    assignees = id_choices(follow_ups.assignee_choices(), blank="—")
+    for entry in form.follow_ups:
+        entry.form.assignee_id.choices = assignees
+    form.stakeholders.labels = stakeholders.display_names(form.stakeholders.data or [])
+    if form.activity_id.data and not form.activity_id.display:
+        activity = db.session.get(Activity, form.activity_id.data)
+        form.activity_id.display = activity.title if activity else ""
+    return form
+
+
+def _attach(form: InteractionForm, err: ServiceError) -> None:
+    """Attach an error to its field, including `follow_ups-<n>-<field>` inside the list."""
+    if err.field and err.field.startswith("follow_ups-"):
+        _prefix, index, name = err.field.split("-", 2)
+        entry = form.follow_ups[int(index)].form
+        field = getattr(entry, name, None)
+        if field is not None:
+            field.errors = [*field.errors, str(err)]
+            return
+    if err.field == "stakeholder_ids":
+        form.stakeholders.errors = [*form.stakeholders.errors, str(err)]
+        return
+    if err.field == "staff_ids":
+        form.staff.errors = [*form.staff.errors, str(err)]
+        return
+    attach_error(form, err)
+
+
+@bp.route("")
+def index():
+    args = list_args()
+    criteria = interactions.Criteria(
+        start=args.date("from"),
+        end=args.date("to"),
+        channel=args.choice("channel", Channel),
+        stakeholder_id=args.integer("stakeholder"),
+        stakeholder_kind=args.choice("kind", StakeholderKind),
+        org_type=args.choice("type", OrgType),
+        sector=args.choice("sector", Sector),
+        logged_by_id=args.integer("logged_by"),
+        activity_id=args.integer("activity"),
+        sort=args.sort(interactions.SORTS, default="when"),
+        descending=args.text("dir") != "asc",
+    )
+    page = interactions.list_interactions(criteria, page=args.page(), per_page=args.per_page())
+    return render_template(
+        "interactions/index.html",
+        page=page,
+        criteria=criteria,
+        users=accounts.active_user_choices(),
+        stakeholder_label=stakeholders.display_name_of(criteria.stakeholder_id),
+        can_see=lambda i: interactions.can_see_details(i, current_user),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@permission_required(Permission.EDIT_STAKEHOLDERS)
+def new():
+    form = _form()
+    if request.method == "GET":
+        form.version.data = "0"
+        form.occurred_at.data = _now_local()
+        form.staff.data = [current_user.id]
+        for entry in form.follow_ups:
+            entry.form.assignee_id.data = current_user.id
+        preset = request.args.getlist("stakeholder", type=int)
+        if preset:
+            form.stakeholders.data = [
+                s for s in preset if stakeholders.display_name_of(s) is not None
+            ]
+            form.stakeholders.labels = stakeholders.display_names(form.stakeholders.data)
+        activity_id = request.args.get("activity", type=int)
+        if activity_id:
+            form.activity_id.data = activity_id
+            activity = db.session.get(Activity, activity_id)
+            form.activity_id.display = activity.title if activity else ""
+    if form.validate_on_submit():
+        try:
+            interaction = interactions.log_interaction(
+                form.interaction_data(),
+                follow_ups_data=form.follow_up_data(),
+                actor=current_user,
+                mail_settings=mail_settings(),
+            )
+        except ServiceError as err:
+            _attach(form, err)
+        else:
+            flash(_("Interaction “%(subject)s” logged.", subject=interaction.subject), "success")
+            return redirect(url_for(".detail", interaction_id=interaction.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("interactions/edit.html", form=form, interaction=None), status
+
+
+def _now_local():  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    return datetime.now(local_timezone()).replace(second=0, microsecond=0, tzinfo=None)
+
+
+@bp.route("/<int:interaction_id>")
+def detail(interaction_id: int):
+    interaction = interactions.get(interaction_id)
+    return render_template(
+        "interactions/detail.html",
+        interaction=interaction,
+        can_see=interactions.can_see_details(interaction, current_user),
+        can_edit=interactions.can_edit(interaction, current_user),
+        follow_up_list=follow_ups.for_interaction(interaction.id),
+    )
+
+
+@bp.route("/<int:interaction_id>/edit", methods=["GET", "POST"])
+@permission_required(Permission.EDIT_STAKEHOLDERS)
+def edit(interaction_id: int):
+    interaction = interactions.get(interaction_id)
+    if not interactions.can_edit(interaction, current_user):
+        raise PermissionDenied(_("Only the author or a coordinator can edit this interaction."))
+    if not interactions.can_see_details(interaction, current_user):
+        raise PermissionDenied(_("This interaction is confidential."))
+    form = _form(obj=interaction)
+    if request.method == "GET":
+        form.occurred_at.data = interaction.occurred_at.astimezone(local_timezone()).replace(
+            tzinfo=None
+        )
+        form.stakeholders.data = [s.id for s in interaction.stakeholders]
+        form.stakeholders.labels = {s.id: s.display_name for s in interaction.stakeholders}
+        form.staff.data = [u.id for u in interaction.staff]
+        form.activity_id.display = interaction.activity.title if interaction.activity else ""
+    if form.validate_on_submit():
+        try:
+            interactions.update(
+                interaction,
+                form.interaction_data(),
+                version=form.version_number,
+                actor=current_user,
+            )
+        except Conflict as err:
+            form.form_errors.append(str(err))
+            form.version.data = str(interaction.version)
+            return render_template(
+                "interactions/edit.html", form=form, interaction=interaction, conflict=err.current
+            ), 409
+        except ServiceError as err:
+            _attach(form, err)
+        else:
+            flash(_("Changes saved."), "success")
+            return redirect(url_for(".detail", interaction_id=interaction.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("interactions/edit.html", form=form, interaction=interaction), status
+
+
+@bp.route("/<int:interaction_id>/delete", methods=["GET", "POST"])
+@permission_required(Permission.EDIT_STAKEHOLDERS)
+def delete(interaction_id: int):
+    interaction = interactions.get(interaction_id)
+    if not interactions.can_edit(interaction, current_user):
+        raise PermissionDenied(_("Only the author or a coordinator can delete this interaction."))
+    if request.method == "POST":
+        interactions.delete(interaction, actor=current_user)
+        flash(_("Interaction moved to the trash."), "success")
+        return redirect(url_for(".index"))
+    return render_template("interactions/delete.html", interaction=interaction)
