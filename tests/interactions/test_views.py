@@ -1,6 +1,6 @@
 """Logging interactions: the form, atomic follow-ups, confidentiality, edits and filters."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -111,7 +111,7 @@ def test_follow_up_rejected_by_the_service_rolls_back_the_interaction(wang, make
                     "stakeholder_ids": [wang.id],
                 },
                 follow_ups_data=[
-                    {"title": "x", "due_on": datetime(2026, 3, 5).date(), "assignee_id": viewer.id}
+                    {"title": "x", "due_on": date(2026, 3, 5), "assignee_id": viewer.id}
                 ],
                 actor=author,
             )
