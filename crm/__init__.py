@@ -21,7 +21,9 @@ from crm.extensions import babel, bootstrap, csrf, db, limiter, login_manager, m
 ROOT = Path(__file__).resolve().parent.parent
 
 # Reachable without signing in; everything else requires an active user (tested on url_map).
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "main.healthz", "static", "bootstrap.static"})
+PUBLIC_ENDPOINTS = frozenset(
+    {"auth.login", "main.healthz", "static", "bootstrap.static", "calendar.feed"}
+)
 
 
 @event.listens_for(Engine, "connect")
@@ -119,6 +121,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.blueprints import (
         admin,
         auth,
+        calendar,
         duplicates,
         errors,
         follow_ups,
@@ -142,6 +145,7 @@ def _register_blueprints(app: Flask) -> None:
         duplicates,
         interactions,
         follow_ups,
+        calendar,
     ):
         app.register_blueprint(module.bp)
 

@@ -1,12 +1,22 @@
+from datetime import datetime
+
 from flask import jsonify, render_template
+from flask_login import current_user
 
 from crm.blueprints.main import bp
-from crm.services import health, overview
+from crm.forms import local_timezone
+from crm.services import health, interactions, overview
 
 
 @bp.route("/")
 def index():
-    return render_template("main/index.html", summary=overview.summary())
+    today = datetime.now(local_timezone()).date()
+    return render_template(
+        "main/index.html",
+        board=overview.dashboard(current_user, today=today),
+        today=today,
+        can_see=lambda i: interactions.can_see_details(i, current_user),
+    )
 
 
 @bp.route("/healthz")

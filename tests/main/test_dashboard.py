@@ -1,0 +1,126 @@
+"""The dashboard: my follow-ups, recent interactions, upcoming activities, quiet stakeholders."""
+
+from datetime import UTC, datetime, timedelta
+
+from crm.extensions import db
+from crm.models import Activity, User
+from crm.services import follow_ups, interactions, overview
+from tests.test_queries import count_queries  # noqa: F401  (a fixture, shared)
+
+
+def _today():
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+
+def _log(user_id, stakeholder_id, *, days_ago, subject="Meeting", confidential=False):
+    author = db.session.get(User, user_id)
+    return interactions.log_interaction(
+        {
+            "occurred_at": datetime.now(UTC) - timedelta(days=days_ago),
+            "channel": "meeting",
+            "subject": subject,
+            "summary": "secret words",
+            "stakeholder_ids": [stakeholder_id],
+            "is_confidential": confidential,
+        },
+        actor=author,
+    )
+
+
+def test_member_sees_own_follow_ups_and_recent_interactions(login_as, make_person, in_app):
+    client = login_as("member")
+    person = make_person(family_name="Li", given_name="Na")
+    with in_app():
+        me = db.session.get(User, client.user.id)
+        follow_ups.create(
+            {"title": "Overdue call", "due_on": _today() - timedelta(days=1), "assignee_id": me.id},
+            actor=me,
+        )
+        follow_ups.create(
+            {"title": "Next month", "due_on": _today() + timedelta(days=40), "assignee_id": me.id},
+            actor=me,
+        )
+        _log(me.id, person.id, days_ago=1, subject="Factory visit in Dongguan")
+        db.session.add(
+            Activity(
+                type="training", title="OSH training Suzhou", start_on=_today() + timedelta(days=10)
+            )
+        )
+        db.session.add(
+            Activity(type="forum", title="Old forum", start_on=_today() - timedelta(days=10))
+        )
+        db.session.commit()
+    page = client.get("/").get_data(as_text=True)
+    assert 'data-testid="open-count">2<' in page and 'data-testid="overdue-count">1<' in page
+    assert "Overdue call" in page and "Next month" not in page.split('data-testid="quiet"')[0]
+    assert "Factory visit in Dongguan" in page
+    assert "OSH training Suzhou" in page and "Old forum" not in page
+
+
+def test_influential_stakeholders_not_contacted_in_90_days_are_listed(
+    login_as, make_organisation, in_app
+):
+    client = login_as("coordinator")
+    quiet = make_organisation(display_name="Quiet Ministry", org_type="government", influence=5)
+    make_organisation(display_name="Minor Factory", influence=2)
+    recent = make_organisation(display_name="Busy Bureau", org_type="government", influence=4)
+    stale = make_organisation(
+        display_name="Stale Association", org_type="industry_body", influence=4
+    )
+    with in_app():
+        _log(client.user.id, recent.id, days_ago=10)
+        _log(client.user.id, stale.id, days_ago=120)
+    page = client.get("/").get_data(as_text=True)
+    section = page[page.index('data-testid="quiet"') : page.index('data-testid="upcoming"')]
+    assert "Quiet Ministry" in section and "never contacted" in section
+    assert "Stale Association" in section and "last contact" in section
+    assert "Busy Bureau" not in section and "Minor Factory" not in section
+    assert section.index("Quiet Ministry") < section.index("Stale Association")
+    with in_app():
+        board = overview.dashboard(db.session.get(User, client.user.id), today=_today())
+        assert board.quiet_total == 2
+    assert quiet.id
+
+
+def test_confidential_subjects_stay_hidden_on_the_dashboard(login_as, make_person, in_app):
+    author = login_as("member")
+    person = make_person(family_name="Zhou")
+    with in_app():
+        _log(author.user.id, person.id, days_ago=1, subject="Union election", confidential=True)
+    assert "Union election" in author.get("/").get_data(as_text=True)
+    other = login_as("member").get("/").get_data(as_text=True)
+    assert "Union election" not in other and "Confidential interaction" in other
+
+
+def test_dashboard_queries_do_not_grow_with_rows(login_as, make_person, in_app, count_queries):  # noqa: F811
+    client = login_as("member")
+
+    def add(n):
+        with in_app():
+            me = db.session.get(User, client.user.id)
+            for i in range(n):
+                person = make_person(family_name=f"P{i}", influence=5)
+                _log(me.id, person.id, days_ago=i + 1)
+                follow_ups.create(
+                    {
+                        "title": f"F{i}",
+                        "due_on": _today(),
+                        "assignee_id": me.id,
+                        "stakeholder_id": person.id,
+                    },
+                    actor=me,
+                )
+                db.session.add(
+                    Activity(type="training", title=f"A{i}", start_on=_today() + timedelta(days=i))
+                )
+            db.session.commit()
+
+    add(2)
+    with count_queries() as few:
+        assert client.get("/").status_code == 200
+    add(8)
+    with count_queries() as many:
+        assert client.get("/").status_code == 200
+    assert many.count == few.count, (few, many)
