@@ -54,12 +54,19 @@ class Config:
 
     PER_PAGE = 50
 
+    # Imports (crm.services.imports): the largest file accepted. A request may be a little
+    # larger (the form around the file); anything beyond gets the 413 page, never a 500.
+    IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))
+    MAX_CONTENT_LENGTH = IMPORT_MAX_BYTES + 1024 * 1024
+
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_USE_TLS = _bool("MAIL_USE_TLS")
     MAIL_FROM = os.environ.get("MAIL_FROM", "crm@localhost")
+    # The address people open the app at, for links in emails sent by commands.
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
 
     @classmethod
     def validate(cls) -> None:
