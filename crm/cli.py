@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from crm.access import Role
@@ -40,12 +41,34 @@ def create_user(email: str, name: str, role: str, password: str | None, locale: 
 
 
 @crm.command("seed-demo")
-@click.option("--if-empty", is_flag=True, help="Do nothing when the database has users already.")
+@click.option(
+    "--if-empty", is_flag=True, help="Load nothing (and succeed) when the database has users."
+)
 def seed_demo(if_empty: bool) -> None:
-    """Load a small, realistic bilingual demo data set, with a user for every role."""
-    if if_empty and not demo.is_empty():
-        click.echo("The database already has data; demo data not loaded.")
+    """Load a small, realistic bilingual demo data set, with a user for every role.
+
+    Exits 1 without writing when the demo accounts exist already. With --if-empty (what
+    `make run` uses) a database with any user is left alone, and the demo logins that still
+    work are shown.
+    """
+    try:
+        empty = demo.is_empty()
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError) as err:
+        reason = str(err.orig).strip().splitlines()[0] if err.orig else type(err).__name__
+        click.echo(f"Error: cannot read the users table ({reason}).", err=True)
+        click.echo(
+            "Is the database reachable, and upgraded (flask --app wsgi db upgrade)?", err=True
+        )
+        sys.exit(1)
+    if if_empty and not empty:
+        click.echo("The database already has users; demo data not loaded.")
+        _echo_logins(demo.logins())
         return
+    if demo.existing_demo_users():
+        # demo.seed() refuses too; checking here lets the command show the logins as well.
+        click.echo("Error: the demo data is already loaded; nothing was changed.", err=True)
+        _echo_logins(demo.logins())
+        sys.exit(1)
     try:
         result = demo.seed()
     except ServiceError as err:
@@ -53,19 +76,164 @@ def seed_demo(if_empty: bool) -> None:
     else:
         click.echo(
             f"Demo data loaded: {result.organisations} organisations, {result.people} people, "
+            f"{result.affiliations} positions, {result.relationships} relationships, "
             f"{result.users} users."
         )
-        click.echo(
-            f"Sign in at http://127.0.0.1:5000 with any of these (password {demo.DEMO_PASSWORD!r}):"
-        )
-        for email, role in result.logins:
-            click.echo(f"  {role:<12} {email}")
+        _echo_logins(result.logins)
+
+
+def _echo_logins(logins: list[tuple[str, str]]) -> None:
+    if not logins:
+        return
+    click.echo(
+        f"Sign in at http://127.0.0.1:5000 with any of these (password {demo.DEMO_PASSWORD!r}):"
+    )
+    for email, role in logins:
+        click.echo(f"  {role:<12} {email}")
 
 
 @crm.command("reindex")
 def reindex() -> None:
     """Rebuild the search index from the records (after an upgrade or a restore)."""
-    from crm.services import search
+    from crm.services import interactions, search, stakeholders
 
+    stakeholders.refresh_derived()
+    interactions.register_index()
     count = search.rebuild()
     click.echo(f"Search index rebuilt: {count} records.")
+
+
+@crm.command("send-reminders")
+@click.option("--base-url", default=None, help="Address of the app for links in the mail.")
+def send_reminders(base_url: str | None) -> None:
+    """Email each user one digest of follow-ups due within two days or overdue (run daily)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from flask import current_app
+
+    from crm.services import mail, reminders
+
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    now = datetime.now(zone)
+    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    try:
+        report = reminders.send(
+            today=now.date(),
+            day_start=day_start,
+            settings=mail.Settings.from_config(current_app.config),
+            base_url=base_url or current_app.config["BASE_URL"],
+        )
+    except mail.MailError as err:
+        click.echo(f"Error: could not send reminders: {err}", err=True)
+        sys.exit(1)
+    click.echo(f"Sent {report.digests} reminder digests ({report.follow_ups} follow-ups).")
+
+
+@crm.command("import")
+@click.argument("kind", type=click.Choice(["organisations", "people"]))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
+@click.option(
+    "--as",
+    "as_email",
+    metavar="EMAIL",
+    help="The coordinator, manager or administrator the records are created by.",
+)
+@click.option(
+    "--on-duplicate",
+    type=click.Choice(["skip", "update", "create"]),
+    default="skip",
+    show_default=True,
+    help="What to do with a row that matches an existing record.",
+)
+@click.option("--dry-run", is_flag=True, help="Check and report, then write nothing.")
+def import_file(
+    kind: str, file: str, as_email: str | None, on_duplicate: str, dry_run: bool
+) -> None:
+    """Import organisations or people from a CSV or XLSX file: every row, or none.
+
+    Rows with errors stop the import (exit 1, nothing written) and are listed with their row
+    numbers as the spreadsheet shows them.
+    """
+    from pathlib import Path
+
+    from flask import current_app
+
+    from crm.services import imports
+
+    if not as_email:
+        click.echo(
+            "Error: say who imports with --as EMAIL (a coordinator, manager or administrator).",
+            err=True,
+        )
+        sys.exit(1)
+    actor = accounts.by_email(as_email)
+    if actor is None or not actor.is_enabled:
+        click.echo(f"Error: there is no active user {as_email}.", err=True)
+        sys.exit(1)
+    path = Path(file)
+    limits = imports.Limits(max_bytes=current_app.config["IMPORT_MAX_BYTES"])
+    try:
+        table = imports.read_upload(path.read_bytes(), path.name, kind=kind, limits=limits)
+        read = [table.source.get("format", "").upper(), table.source.get("encoding", "")]
+        if table.source.get("delimiter"):
+            read.append(f"delimiter {table.source['delimiter']!r}")
+        click.echo(f"Read {path.name}: {len(table.rows)} rows ({', '.join(r for r in read if r)}).")
+        report = imports.run(
+            table,
+            kind=kind,
+            actor=actor,
+            on_duplicate=on_duplicate,
+            dry_run=dry_run,
+            progress=_import_progress,
+        )
+    except imports.RowsRejected as err:
+        click.echo(f"Error: {err}", err=True)
+        invalid = err.preview.invalid
+        for row in invalid[:20]:
+            click.echo(f"  Row {row.number}: {' '.join(row.errors)}", err=True)
+        if len(invalid) > 20:
+            click.echo(f"  … and {len(invalid) - 20} more rows with errors.", err=True)
+        sys.exit(1)
+    except ServiceError as err:
+        _fail(err)
+    else:
+        for line in _import_summary(report):
+            click.echo(line)
+
+
+def _import_progress(step) -> None:  # type: ignore[no-untyped-def]
+    if step.total >= 2000 and step.done and step.done % max(1, step.total // 10) == 0:
+        click.echo(f"  {step.done} of {step.total} rows…", err=True)
+
+
+def _import_summary(report) -> list[str]:  # type: ignore[no-untyped-def]
+    from crm.services.imports import row_ranges
+
+    def part(verb: str, lines) -> str:  # type: ignore[no-untyped-def]
+        if not lines:
+            return f"{verb} 0"
+        rows = row_ranges(line.row for line in lines)
+        return f"{verb} {len(lines)} (row{'s' if len(lines) > 1 else ''} {rows})"
+
+    if report.dry_run:
+        verbs, prefix = ("would create", "update", "skip"), "Dry run, nothing was written. "
+    else:
+        verbs, prefix = ("created", "updated", "skipped"), ""
+    counts = ", ".join(
+        part(verb, lines)
+        for verb, lines in zip(verbs, (report.created, report.updated, report.skipped), strict=True)
+    )
+    lines = [f"{prefix}{report.kind.capitalize()}: {counts}."]
+    if report.organisations_created:
+        names = ", ".join(line.label for line in report.organisations_created[:5])
+        more = len(report.organisations_created) - 5
+        lines.append(
+            f"New organisations: {len(report.organisations_created)} ({names}"
+            + (f", and {more} more" if more > 0 else "")
+            + ")."
+        )
+    for line in report.skipped[:10]:
+        if line.note:
+            lines.append(f"  Row {line.row} skipped: {line.note}")
+    return lines

@@ -317,7 +317,12 @@ def _rebuild_index() -> int:
     return count
 
 
-search.register_indexer(_rebuild_index)
+def register_index() -> None:
+    """Make search.rebuild() include interactions (idempotent)."""
+    search.register_indexer(_rebuild_index)
+
+
+register_index()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -625,6 +625,18 @@ def purge(stakeholder: Stakeholder, *, actor: User) -> None:
     db.session.commit()
 
 
+def refresh_derived(*, batch: int = 500) -> int:
+    """Derive pinyin, sort and duplicate keys again for every record (after an upgrade that
+    adds a derived column, or a change of the rules); commits. Returns how many."""
+    count = 0
+    stmt = sa.select(Stakeholder).execution_options(yield_per=batch)
+    for stakeholder in db.session.scalars(stmt):
+        derive(stakeholder)
+        count += 1
+    db.session.commit()
+    return count
+
+
 def list_trash() -> list[Stakeholder]:
     stmt = (
         sa.select(Stakeholder)

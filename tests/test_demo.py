@@ -1,0 +1,190 @@
+"""`flask crm seed-demo`: the bilingual demo data set and the demo logins of `make run`."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import sqlalchemy as sa
+
+from crm import create_app
+from crm.access import Role
+from crm.extensions import db
+from crm.models import (
+    Affiliation,
+    AuditAction,
+    AuditEvent,
+    Organisation,
+    OrgType,
+    Person,
+    StakeholderRelationship,
+    User,
+)
+from crm.services import accounts, demo
+from tests.conftest import make_config
+
+# What the data set in crm/services/demo.py holds; change both together.
+ORGANISATIONS = 42
+PEOPLE = 80
+POSITIONS = 90
+PAST_POSITIONS = 10
+RELATIONSHIPS = 42
+DEMO_EMAILS = [email for email, *_rest in demo.USERS]
+
+
+def _seed(runner, *options: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(args=["crm", "seed-demo", *options])
+
+
+def _count(model, *where) -> int:  # type: ignore[no-untyped-def]
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def _counts() -> tuple[int, ...]:
+    return tuple(
+        _count(model)
+        for model in (User, Organisation, Person, Affiliation, StakeholderRelationship)
+    )
+
+
+def _assert_no_crash(result) -> None:  # type: ignore[no-untyped-def]
+    # sys.exit() is how a command fails on purpose; any other exception is a crash.
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output
+
+
+def _logins_listed(output: str) -> list[str]:
+    return [email for email in DEMO_EMAILS if email in output]
+
+
+def test_seed_demo_loads_the_whole_data_set(runner, in_app):
+    result = _seed(runner)
+    assert result.exit_code == 0, result.output
+    assert (
+        f"Demo data loaded: {ORGANISATIONS} organisations, {PEOPLE} people, {POSITIONS} "
+        f"positions, {RELATIONSHIPS} relationships, 5 users." in result.output
+    )
+    assert f"password {demo.DEMO_PASSWORD!r}" in result.output
+    assert _logins_listed(result.output) == DEMO_EMAILS
+    with in_app():
+        assert _counts() == (5, ORGANISATIONS, PEOPLE, POSITIONS, RELATIONSHIPS)
+        assert {u.role for u in db.session.scalars(sa.select(User))} == set(Role)
+        assert _count(Affiliation, Affiliation.end_on.is_not(None)) == PAST_POSITIONS
+        org_types = Counter(db.session.scalars(sa.select(Organisation.org_type)))
+        assert set(org_types) == set(OrgType) - {OrgType.other}
+        assert _count(Organisation, Organisation.parent_id.is_not(None)) >= 3
+        # Written through the services as the demo administrator, so every record has history.
+        admin = accounts.by_email(DEMO_EMAILS[0])
+        created = sa.select(AuditEvent.entity_id).where(
+            AuditEvent.action == AuditAction.create,
+            AuditEvent.actor_id == admin.id,
+            AuditEvent.entity_type.in_(["organisations", "people"]),
+        )
+        assert len(set(db.session.scalars(created))) == ORGANISATIONS + PEOPLE
+
+
+def test_every_demo_person_has_a_position_and_a_derived_pinyin_name(runner, in_app):
+    assert _seed(runner).exit_code == 0
+    with in_app():
+        people = db.session.scalars(sa.select(Person)).all()
+        no_position = [p.display_name for p in people if not p.affiliations]
+        assert no_position == []
+        assert all(any(a.end_on is None for a in p.affiliations) for p in people)
+        chinese = [p for p in people if p.chinese_name]
+        assert len(chinese) >= 70
+        for person in chinese:
+            # The pinyin the service derives from the characters is the name written in Latin.
+            assert person.name_pinyin is not None and person.name_initials is not None
+            assert (
+                person.name_pinyin.replace(" ", "")
+                == (person.family_name + person.given_name).lower()
+            ), person.chinese_name
+            assert person.display_name == f"{person.family_name} {person.given_name}"
+        assert all(o.name_pinyin for o in db.session.scalars(sa.select(Organisation)))
+        genders = Counter(p.gender for p in people)
+        assert abs(genders["female"] - genders["male"]) <= 10 and genders["undisclosed"] >= 1
+        emails = [p.email for p in people if p.email]
+        assert len(emails) == len(set(emails))
+        assert all(e.endswith((".example.cn", ".example.com")) for e in emails)
+
+
+def test_demo_admin_can_sign_in_with_the_demo_password(runner, client):
+    assert _seed(runner).exit_code == 0
+    response = client.post("/login", data={"email": DEMO_EMAILS[0], "password": demo.DEMO_PASSWORD})
+    assert response.status_code == 302
+    page = client.get("/organisations?q=Hongxin")
+    assert page.status_code == 200
+    assert "东莞宏信电子有限公司" in page.get_data(as_text=True)
+
+
+def test_seed_demo_if_empty_on_a_seeded_database_loads_nothing_and_shows_the_logins(runner, in_app):
+    assert _seed(runner).exit_code == 0
+    with in_app():
+        before = _counts()
+        manager = accounts.by_email("manager@example.org")
+        accounts.set_password(manager, "a new secret password", actor=manager)
+
+    result = _seed(runner, "--if-empty")
+
+    _assert_no_crash(result)
+    assert result.exit_code == 0
+    assert "demo data not loaded" in result.output
+    # Only the accounts that still take the demo password are offered.
+    assert _logins_listed(result.output) == [e for e in DEMO_EMAILS if e != "manager@example.org"]
+    with in_app():
+        assert _counts() == before
+
+
+def test_seed_demo_if_empty_with_other_users_loads_nothing_and_lists_no_logins(
+    runner, make_user, in_app
+):
+    make_user(Role.admin, email="it@example.org")
+    result = _seed(runner, "--if-empty")
+    assert result.exit_code == 0
+    assert "demo data not loaded" in result.output
+    assert "Sign in" not in result.output
+    with in_app():
+        assert _counts() == (1, 0, 0, 0, 0)
+
+
+def test_seed_demo_twice_refuses_the_second_time_without_a_crash(runner, in_app):
+    assert _seed(runner).exit_code == 0
+    with in_app():
+        before = _counts()
+
+    result = _seed(runner)
+
+    _assert_no_crash(result)
+    assert result.exit_code == 1
+    assert "Error: the demo data is already loaded; nothing was changed." in result.stderr
+    assert _logins_listed(result.stdout) == DEMO_EMAILS
+    with in_app():
+        assert _counts() == before
+
+
+def test_seed_demo_refuses_when_only_some_demo_accounts_exist(runner, make_user, in_app):
+    make_user(Role.viewer, email="viewer@example.org")
+    result = _seed(runner)
+    _assert_no_crash(result)
+    assert result.exit_code == 1
+    with in_app():
+        assert _counts() == (1, 0, 0, 0, 0)
+
+
+def test_seed_demo_without_if_empty_loads_beside_users_that_are_not_demo_accounts(
+    runner, make_user, in_app
+):
+    make_user(Role.admin, email="it@example.org")
+    result = _seed(runner)
+    assert result.exit_code == 0, result.output
+    with in_app():
+        assert _counts() == (6, ORGANISATIONS, PEOPLE, POSITIONS, RELATIONSHIPS)
+
+
+def test_seed_demo_reports_a_database_without_tables(tmp_path):
+    app = create_app(make_config(f"sqlite:///{tmp_path / 'empty.sqlite3'}"))
+    result = app.test_cli_runner().invoke(args=["crm", "seed-demo", "--if-empty"])
+    _assert_no_crash(result)
+    assert result.exit_code == 1
+    assert "flask --app wsgi db upgrade" in result.stderr
+    with app.app_context():
+        db.engine.dispose()
