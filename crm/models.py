@@ -8,6 +8,7 @@ database, SQLite included. Editable records share `Editable`: timestamps, author
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -245,117 +246,147 @@ class Metric(StrEnum):
     stakeholders_engaged = "stakeholders_engaged"
 
 
-LABELS: dict[StrEnum, Any] = {
-    EngagementLevel.unaware: _l("Unaware"),
-    EngagementLevel.aware: _l("Aware"),
-    EngagementLevel.engaged: _l("Engaged"),
-    EngagementLevel.committed: _l("Committed"),
-    EngagementLevel.champion: _l("Champion"),
-    StakeholderKind.organisation: _l("Organisation"),
-    StakeholderKind.person: _l("Person"),
-    OrgType.enterprise: _l("Enterprise"),
-    OrgType.government: _l("Government"),
-    OrgType.industry_body: _l("Industry body"),
-    OrgType.trade_union: _l("Trade union"),
-    OrgType.ngo: _l("NGO"),
-    OrgType.academic: _l("Academic / research"),
-    OrgType.international: _l("International organisation"),
-    OrgType.other: _l("Other"),
-    Sector.electronics: _l("Electronics"),
-    Sector.textile: _l("Textile and garment"),
-    Sector.both: _l("Electronics and textile"),
-    Sector.cross_sector: _l("Cross-sector"),
-    Ownership.state_owned: _l("State-owned"),
-    Ownership.private: _l("Private"),
-    Ownership.foreign_invested: _l("Foreign-invested"),
-    Ownership.joint_venture: _l("Joint venture"),
-    Ownership.not_applicable: _l("Not applicable"),
-    SizeBand.micro: _l("Micro (under 20)"),
-    SizeBand.small: _l("Small (20–99)"),
-    SizeBand.medium: _l("Medium (100–999)"),
-    SizeBand.large: _l("Large (1,000 and more)"),
-    SizeBand.unknown: _l("Unknown"),
-    SupplyChainRole.brand_buyer: _l("Brand or buyer"),
-    SupplyChainRole.tier1_supplier: _l("Tier-1 supplier"),
-    SupplyChainRole.tier2_supplier: _l("Tier-2+ supplier"),
-    SupplyChainRole.not_applicable: _l("Not applicable"),
-    Gender.female: _l("Female"),
-    Gender.male: _l("Male"),
-    Gender.other: _l("Other"),
-    Gender.undisclosed: _l("Undisclosed"),
-    Language.en: _l("English"),
-    Language.zh: _l("Chinese"),
-    Consent.given: _l("Given"),
-    Consent.withdrawn: _l("Withdrawn"),
-    Consent.unknown: _l("Unknown"),
-    RelationshipType.member_of: _l("member of"),
-    RelationshipType.subsidiary_of: _l("subsidiary of"),
-    RelationshipType.supplier_to: _l("supplier to"),
-    RelationshipType.supervised_by: _l("supervised by"),
-    RelationshipType.partner_of: _l("partner of"),
-    RelationshipType.reports_to: _l("reports to"),
-    RelationshipType.other: _l("related to"),
-    ActivityType.training: _l("Training"),
-    ActivityType.forum: _l("Forum"),
-    ActivityType.mou: _l("MoU"),
-    ActivityType.research: _l("Research"),
-    ActivityType.dialogue: _l("Dialogue"),
-    ActivityType.webinar: _l("Webinar"),
-    ActivityType.awareness: _l("Awareness raising"),
-    ActivityType.other: _l("Other"),
-    ActivityStatus.planned: _l("Planned"),
-    ActivityStatus.held: _l("Held"),
-    ActivityStatus.cancelled: _l("Cancelled"),
-    AgreementStatus.draft: _l("Draft"),
-    AgreementStatus.negotiating: _l("Negotiating"),
-    AgreementStatus.signed: _l("Signed"),
-    AgreementStatus.expired: _l("Expired"),
-    AgreementStatus.terminated: _l("Terminated"),
-    PartyRole.host: _l("Host"),
-    PartyRole.co_organiser: _l("Co-organiser"),
-    PartyRole.partner: _l("Partner"),
-    PartyRole.sponsor: _l("Sponsor"),
-    PartyRole.signatory: _l("Signatory"),
-    PartyRole.participant: _l("Participant"),
-    ParticipationStatus.invited: _l("Invited"),
-    ParticipationStatus.registered: _l("Registered"),
-    ParticipationStatus.attended: _l("Attended"),
-    ParticipationStatus.no_show: _l("No-show"),
-    ParticipationRole.participant: _l("Participant"),
-    ParticipationRole.speaker: _l("Speaker"),
-    ParticipationRole.trainer: _l("Trainer"),
-    Channel.meeting: _l("Meeting"),
-    Channel.call: _l("Call"),
-    Channel.email: _l("Email"),
-    Channel.wechat: _l("WeChat"),
-    Channel.visit: _l("Visit"),
-    Channel.video_call: _l("Video call"),
-    Channel.event: _l("Event"),
-    Channel.letter: _l("Letter"),
-    Channel.other: _l("Other"),
-    Direction.outbound: _l("Outbound"),
-    Direction.inbound: _l("Inbound"),
-    Priority.low: _l("Low"),
-    Priority.normal: _l("Normal"),
-    Priority.high: _l("High"),
-    FollowUpStatus.open: _l("Open"),
-    FollowUpStatus.done: _l("Done"),
-    FollowUpStatus.cancelled: _l("Cancelled"),
-    AuditAction.create: _l("created"),
-    AuditAction.update: _l("updated"),
-    AuditAction.delete: _l("moved to trash"),
-    AuditAction.restore: _l("restored"),
-    AuditAction.purge: _l("purged"),
-    AuditAction.merge: _l("merged"),
-    AuditAction.export: _l("exported"),
-    Metric.enterprises_trained: _l("Enterprises trained"),
-    Metric.officials_trained: _l("Government officials trained"),
-    Metric.participants_trained: _l("Participants trained"),
-    Metric.forums_held: _l("Forums held"),
-    Metric.mous_signed: _l("MoUs signed"),
-    Metric.research_published: _l("Research outputs published"),
-    Metric.stakeholders_engaged: _l("Stakeholders engaged"),
-}
+class EnumLabels:
+    """Display labels of enum members, keyed by enum *and* value.
+
+    StrEnum members compare equal to their strings, so in a plain dict `AuditAction.update`
+    and `DuplicateAction.update` (or `Gender.other` and `RelationshipType.other`) would
+    overwrite each other.
+    """
+
+    def __init__(self) -> None:
+        self._labels: dict[tuple[type, str], Any] = {}
+        self._by_value: dict[str, Any] = {}
+
+    def add(self, pairs: Iterable[tuple[StrEnum, Any]]) -> None:
+        for member, text in pairs:
+            self._labels[(type(member), member.value)] = text
+            self._by_value.setdefault(member.value, text)
+
+    def update(self, labels: dict[StrEnum, Any]) -> None:
+        """Only for labels of one enum at a time: a dict literal collapses equal values."""
+        self.add(labels.items())
+
+    def get(self, value: Any, default: Any = None) -> Any:
+        if isinstance(value, StrEnum):
+            return self._labels.get((type(value), value.value), default)
+        return self._by_value.get(value, default)
+
+
+LABELS = EnumLabels()
+LABELS.add(
+    [
+        (EngagementLevel.unaware, _l("Unaware")),
+        (EngagementLevel.aware, _l("Aware")),
+        (EngagementLevel.engaged, _l("Engaged")),
+        (EngagementLevel.committed, _l("Committed")),
+        (EngagementLevel.champion, _l("Champion")),
+        (StakeholderKind.organisation, _l("Organisation")),
+        (StakeholderKind.person, _l("Person")),
+        (OrgType.enterprise, _l("Enterprise")),
+        (OrgType.government, _l("Government")),
+        (OrgType.industry_body, _l("Industry body")),
+        (OrgType.trade_union, _l("Trade union")),
+        (OrgType.ngo, _l("NGO")),
+        (OrgType.academic, _l("Academic / research")),
+        (OrgType.international, _l("International organisation")),
+        (OrgType.other, _l("Other")),
+        (Sector.electronics, _l("Electronics")),
+        (Sector.textile, _l("Textile and garment")),
+        (Sector.both, _l("Electronics and textile")),
+        (Sector.cross_sector, _l("Cross-sector")),
+        (Ownership.state_owned, _l("State-owned")),
+        (Ownership.private, _l("Private")),
+        (Ownership.foreign_invested, _l("Foreign-invested")),
+        (Ownership.joint_venture, _l("Joint venture")),
+        (Ownership.not_applicable, _l("Not applicable")),
+        (SizeBand.micro, _l("Micro (under 20)")),
+        (SizeBand.small, _l("Small (20–99)")),
+        (SizeBand.medium, _l("Medium (100–999)")),
+        (SizeBand.large, _l("Large (1,000 and more)")),
+        (SizeBand.unknown, _l("Unknown")),
+        (SupplyChainRole.brand_buyer, _l("Brand or buyer")),
+        (SupplyChainRole.tier1_supplier, _l("Tier-1 supplier")),
+        (SupplyChainRole.tier2_supplier, _l("Tier-2+ supplier")),
+        (SupplyChainRole.not_applicable, _l("Not applicable")),
+        (Gender.female, _l("Female")),
+        (Gender.male, _l("Male")),
+        (Gender.other, _l("Other")),
+        (Gender.undisclosed, _l("Undisclosed")),
+        (Language.en, _l("English")),
+        (Language.zh, _l("Chinese")),
+        (Consent.given, _l("Given")),
+        (Consent.withdrawn, _l("Withdrawn")),
+        (Consent.unknown, _l("Unknown")),
+        (RelationshipType.member_of, _l("member of")),
+        (RelationshipType.subsidiary_of, _l("subsidiary of")),
+        (RelationshipType.supplier_to, _l("supplier to")),
+        (RelationshipType.supervised_by, _l("supervised by")),
+        (RelationshipType.partner_of, _l("partner of")),
+        (RelationshipType.reports_to, _l("reports to")),
+        (RelationshipType.other, _l("related to")),
+        (ActivityType.training, _l("Training")),
+        (ActivityType.forum, _l("Forum")),
+        (ActivityType.mou, _l("MoU")),
+        (ActivityType.research, _l("Research")),
+        (ActivityType.dialogue, _l("Dialogue")),
+        (ActivityType.webinar, _l("Webinar")),
+        (ActivityType.awareness, _l("Awareness raising")),
+        (ActivityType.other, _l("Other")),
+        (ActivityStatus.planned, _l("Planned")),
+        (ActivityStatus.held, _l("Held")),
+        (ActivityStatus.cancelled, _l("Cancelled")),
+        (AgreementStatus.draft, _l("Draft")),
+        (AgreementStatus.negotiating, _l("Negotiating")),
+        (AgreementStatus.signed, _l("Signed")),
+        (AgreementStatus.expired, _l("Expired")),
+        (AgreementStatus.terminated, _l("Terminated")),
+        (PartyRole.host, _l("Host")),
+        (PartyRole.co_organiser, _l("Co-organiser")),
+        (PartyRole.partner, _l("Partner")),
+        (PartyRole.sponsor, _l("Sponsor")),
+        (PartyRole.signatory, _l("Signatory")),
+        (PartyRole.participant, _l("Participant")),
+        (ParticipationStatus.invited, _l("Invited")),
+        (ParticipationStatus.registered, _l("Registered")),
+        (ParticipationStatus.attended, _l("Attended")),
+        (ParticipationStatus.no_show, _l("No-show")),
+        (ParticipationRole.participant, _l("Participant")),
+        (ParticipationRole.speaker, _l("Speaker")),
+        (ParticipationRole.trainer, _l("Trainer")),
+        (Channel.meeting, _l("Meeting")),
+        (Channel.call, _l("Call")),
+        (Channel.email, _l("Email")),
+        (Channel.wechat, _l("WeChat")),
+        (Channel.visit, _l("Visit")),
+        (Channel.video_call, _l("Video call")),
+        (Channel.event, _l("Event")),
+        (Channel.letter, _l("Letter")),
+        (Channel.other, _l("Other")),
+        (Direction.outbound, _l("Outbound")),
+        (Direction.inbound, _l("Inbound")),
+        (Priority.low, _l("Low")),
+        (Priority.normal, _l("Normal")),
+        (Priority.high, _l("High")),
+        (FollowUpStatus.open, _l("Open")),
+        (FollowUpStatus.done, _l("Done")),
+        (FollowUpStatus.cancelled, _l("Cancelled")),
+        (AuditAction.create, _l("created")),
+        (AuditAction.update, _l("updated")),
+        (AuditAction.delete, _l("moved to trash")),
+        (AuditAction.restore, _l("restored")),
+        (AuditAction.purge, _l("purged")),
+        (AuditAction.merge, _l("merged")),
+        (AuditAction.export, _l("exported")),
+        (Metric.enterprises_trained, _l("Enterprises trained")),
+        (Metric.officials_trained, _l("Government officials trained")),
+        (Metric.participants_trained, _l("Participants trained")),
+        (Metric.forums_held, _l("Forums held")),
+        (Metric.mous_signed, _l("MoUs signed")),
+        (Metric.research_published, _l("Research outputs published")),
+        (Metric.stakeholders_engaged, _l("Stakeholders engaged")),
+    ]
+)
 
 
 def label(value: Any) -> str:
@@ -366,7 +397,7 @@ def label(value: Any) -> str:
         return ", ".join(label(v) for v in value)
     if not isinstance(value, str):
         return str(value)
-    found = LABELS.get(value)  # type: ignore[call-overload]
+    found = LABELS.get(value)
     return str(found) if found is not None else str(value)
 
 
@@ -597,8 +628,9 @@ class Person(Stakeholder):
     consent_on: Mapped[date | None]
     consent_source: Mapped[str | None] = mapped_column(sa.String(200))
 
+    # The database deletes positions with their person (ON DELETE CASCADE).
     affiliations: Mapped[list[Affiliation]] = relationship(
-        back_populates="person", order_by="Affiliation.start_on.desc()"
+        back_populates="person", order_by="Affiliation.start_on.desc()", passive_deletes=True
     )
 
     __mapper_args__ = {"polymorphic_identity": StakeholderKind.person}
@@ -958,3 +990,87 @@ class SearchDocument(db.Model):
     keys: Mapped[str] = mapped_column(sa.String(1000), default="")
     terms: Mapped[str] = mapped_column(sa.Text, default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+# ---------------------------------------------------------------------------------------------
+# Imports: an uploaded file staged for its preview, then committed in one transaction
+# ---------------------------------------------------------------------------------------------
+
+
+class ImportKind(StrEnum):
+    organisations = "organisations"
+    people = "people"
+
+
+class ImportStatus(StrEnum):
+    staged = "staged"
+    committed = "committed"
+    discarded = "discarded"
+
+
+class DuplicateAction(StrEnum):
+    """What an import does with a row that matches an existing record."""
+
+    skip = "skip"
+    update = "update"
+    create = "create"
+
+
+LABELS.add(
+    [
+        (ImportKind.organisations, _l("Organisations")),
+        (ImportKind.people, _l("People")),
+        (ImportStatus.staged, _l("Waiting for review")),
+        (ImportStatus.committed, _l("Imported")),
+        (ImportStatus.discarded, _l("Discarded")),
+        (DuplicateAction.skip, _l("Skip the row")),
+        (DuplicateAction.update, _l("Update the existing record")),
+        (DuplicateAction.create, _l("Create a new record")),
+    ]
+)
+
+
+class ImportBatch(db.Model):
+    """A parsed upload waiting for its preview, then the report of what it wrote.
+
+    The table (`headers`, `rows`: [[row number, [cell, ...]], ...] as text), the column
+    `mapping` (a field name or "" per column), the per-row `decisions` ({"<row>": "skip" |
+    "create" | "update:<id>"}) and the computed `preview` are JSON, so a large file is parsed
+    once and the preview pages read it back. `rows` is emptied once the batch is committed or
+    discarded: the records hold the data, and a copy of personal data is not kept longer than
+    it is needed. `version` makes a second commit of the same batch fail instead of importing
+    twice.
+    """
+
+    __tablename__ = "import_batches"
+    __table_args__ = (sa.Index("ix_import_batches_creator_created", "created_by_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[ImportKind] = mapped_column(enum_column(ImportKind, "import_kind", 24))
+    status: Mapped[ImportStatus] = mapped_column(
+        enum_column(ImportStatus, "import_status", 16), default=ImportStatus.staged
+    )
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    committed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    on_duplicate: Mapped[DuplicateAction] = mapped_column(
+        enum_column(DuplicateAction, "duplicate_action", 16), default=DuplicateAction.skip
+    )
+    # How the file was read (format, encoding, delimiter, sheet), notices, and options of
+    # the kind of import (an activity for an attendance sheet).
+    source: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    headers: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    rows: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    mapping: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    decisions: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    preview: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    result: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    version: Mapped[int] = mapped_column(default=1)
+
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+    __mapper_args__ = {"version_id_col": version}

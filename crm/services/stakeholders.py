@@ -615,11 +615,6 @@ def purge(stakeholder: Stakeholder, *, actor: User) -> None:
     audit.record(
         stakeholder, actor=actor, action=AuditAction.purge, summary=stakeholder.display_name
     )
-    if isinstance(stakeholder, Person):
-        # Person.affiliations has no delete cascade: left alone, the ORM would try to keep
-        # the positions by setting their NOT NULL person_id to NULL. Delete them with it.
-        for affiliation in stakeholder.affiliations:
-            db.session.delete(affiliation)
     db.session.delete(stakeholder)
     search.remove("person" if isinstance(stakeholder, Person) else "organisation", stakeholder.id)
     db.session.commit()
