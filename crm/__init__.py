@@ -125,6 +125,7 @@ def _register_blueprints(app: Flask) -> None:
         duplicates,
         errors,
         follow_ups,
+        imports,
         interactions,
         main,
         organisations,
@@ -146,6 +147,7 @@ def _register_blueprints(app: Flask) -> None:
         interactions,
         follow_ups,
         calendar,
+        imports,
     ):
         app.register_blueprint(module.bp)
 
@@ -172,8 +174,10 @@ def _duplicate_reason(reason: str) -> str:
 
 def _init_templates(app: Flask) -> None:
     from crm import models
+    from crm.labels import field_label
 
     app.jinja_env.filters["label"] = models.label
+    app.jinja_env.filters["field_label"] = field_label
     app.jinja_env.filters["duplicate_reason"] = _duplicate_reason
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
         format_datetime(value, fmt) if value else ""

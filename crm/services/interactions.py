@@ -34,6 +34,7 @@ from crm.models import (
     Stakeholder,
     User,
     interaction_stakeholders,
+    label,
     utcnow,
 )
 from crm.services import audit, follow_ups, mail, search
@@ -275,7 +276,7 @@ def document(interaction: Interaction) -> search.Document:
     ]
     when = interaction.occurred_at.date().isoformat()
     if interaction.is_confidential:
-        title = _("Confidential %(channel)s", channel=interaction.channel.value)
+        title = _("Confidential %(channel)s", channel=label(interaction.channel))
         parts = [*search.words(" ".join(names))]
     else:
         title = interaction.subject
@@ -451,7 +452,7 @@ def next_follow_up(stakeholder_ids: Sequence[int]) -> dict[int, date]:
         )
         .group_by(FollowUp.stakeholder_id)
     )
-    return dict(db.session.execute(stmt).tuples().all())
+    return {sid: due for sid, due in db.session.execute(stmt)}
 
 
 def last_contact_column(model: type[Stakeholder]) -> Any:

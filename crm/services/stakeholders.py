@@ -10,7 +10,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -35,7 +35,7 @@ from crm.models import (
     User,
     utcnow,
 )
-from crm.services import audit, duplicates, search
+from crm.services import audit, duplicates, interactions, search
 from crm.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from crm.services.text import pinyin, sort_key
 
@@ -149,6 +149,8 @@ ORGANISATION_SORTS: dict[str, Any] = {
     "engagement": Organisation.engagement_level,
     "influence": Organisation.influence,
     "updated": Organisation.updated_at,
+    "last_contact": interactions.last_contact_column(Organisation),
+    "next_follow_up": interactions.next_follow_up_column(Organisation),
 }
 PERSON_SORTS: dict[str, Any] = {
     "name": Person.sort_name,
@@ -158,6 +160,8 @@ PERSON_SORTS: dict[str, Any] = {
     "engagement": Person.engagement_level,
     "influence": Person.influence,
     "updated": Person.updated_at,
+    "last_contact": interactions.last_contact_column(Person),
+    "next_follow_up": interactions.next_follow_up_column(Person),
 }
 
 
@@ -268,6 +272,21 @@ def list_people(criteria: PersonCriteria, *, page: int = 1, per_page: int = 50) 
     column = PERSON_SORTS.get(criteria.sort, Person.sort_name)
     stmt = _ordered(stmt, column, descending=criteria.descending, tiebreak=Person.id)
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
+
+
+@dataclass(frozen=True)
+class Contact:
+    """When a listed stakeholder was last contacted and their next open follow-up is due."""
+
+    last_contacted_at: datetime | None
+    next_follow_up_on: date | None
+
+
+def contacts_for(stakeholder_ids: Sequence[int]) -> dict[int, Contact]:
+    """Last contact and next follow-up of a page of stakeholders: two grouped queries."""
+    last = interactions.last_contacted(stakeholder_ids)
+    upcoming = interactions.next_follow_up(stakeholder_ids)
+    return {sid: Contact(last.get(sid), upcoming.get(sid)) for sid in stakeholder_ids}
 
 
 def provinces() -> list[str]:

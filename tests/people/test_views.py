@@ -466,5 +466,5 @@ def test_a_trashed_employer_is_not_shown_in_the_list(
     page = client.get("/people").get_data(as_text=True)
     assert "Beta Electronics" in page and "Alpha Textiles" not in page
     page = client.get(f"/people/{wang.id}").get_data(as_text=True)
-    before_history = page.split('id="history"')[0]
+    before_history = page.split('id="timeline"')[0]
     assert "Beta Electronics" in before_history and "Alpha Textiles" not in before_history

@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -12,9 +14,9 @@ from crm.blueprints.stakeholders.helpers import (
     list_args,
     relationship_form,
 )
-from crm.forms import id_choices
+from crm.forms import id_choices, local_timezone
 from crm.models import EngagementLevel, Organisation, OrgType, Sector
-from crm.services import accounts, audit, duplicates, stakeholders
+from crm.services import accounts, duplicates, interactions, stakeholders, timeline
 from crm.services.errors import Conflict, ServiceError
 
 
@@ -50,6 +52,8 @@ def index():
         tags=stakeholders.tag_names(),
         owners=accounts.active_user_choices(),
         type_counts=stakeholders.organisation_type_counts(),
+        contacts=stakeholders.contacts_for([item.id for item in page.items]),
+        today=datetime.now(local_timezone()).date(),
     )
 
 
@@ -88,7 +92,8 @@ def render_detail(
         affiliations=stakeholders.affiliations_of_organisation(organisation),
         relationships=stakeholders.relationships_of(organisation),
         relationship_form=relationship or relationship_form(organisation),
-        events=audit.history("organisations", organisation.id),
+        timeline=timeline.timeline(organisation, page=list_args().page()),
+        can_see=lambda i: interactions.can_see_details(i, current_user),
     ), status
 
 

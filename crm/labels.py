@@ -1,0 +1,70 @@
+"""Display names of record fields, for history and conflict pages."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+FIELD_LABELS = {
+    "display_name": _l("Name"),
+    "chinese_name": _l("Chinese name"),
+    "family_name": _l("Family name"),
+    "given_name": _l("Given name"),
+    "notes": _l("Notes"),
+    "owner_id": _l("Relationship owner"),
+    "engagement_level": _l("Engagement level"),
+    "influence": _l("Influence"),
+    "interest": _l("Interest"),
+    "org_type": _l("Type"),
+    "sector": _l("Sector"),
+    "ownership": _l("Ownership"),
+    "size_band": _l("Size"),
+    "supply_chain_role": _l("Supply-chain role"),
+    "province": _l("Province"),
+    "city": _l("City"),
+    "address": _l("Address"),
+    "website": _l("Website"),
+    "parent_id": _l("Parent organisation"),
+    "gender": _l("Gender"),
+    "job_title": _l("Job title"),
+    "email": _l("Email"),
+    "phone": _l("Phone"),
+    "wechat_id": _l("WeChat ID"),
+    "preferred_language": _l("Preferred language"),
+    "consent": _l("Consent"),
+    "consent_on": _l("Consent date"),
+    "consent_source": _l("Consent source"),
+    "tags": _l("Tags"),
+    "affiliation": _l("Position added"),
+    "affiliation_ended": _l("Position ended"),
+    "people": _l("Person joined"),
+    "people_ended": _l("Person left"),
+    "relationship": _l("Relationship added"),
+    "relationship_ended": _l("Relationship ended"),
+    "inverse_relationship": _l("Linked from"),
+    "inverse_relationship_ended": _l("Link ended"),
+    "merged_from": _l("Merged from"),
+    "merged_into": _l("Merged into"),
+    "title": _l("Title"),
+    "due_on": _l("Due"),
+    "priority": _l("Priority"),
+    "status": _l("Status"),
+    "assignee_id": _l("Assignee"),
+    "subject": _l("Subject"),
+    "summary": _l("Summary"),
+    "outcome": _l("Outcome"),
+    "channel": _l("Channel"),
+    "occurred_at": _l("When"),
+    "stakeholders": _l("With"),
+    "staff": _l("Staff present"),
+    "is_confidential": _l("Confidential"),
+    "password": _l("Password"),
+    "role": _l("Role"),
+    "is_enabled": _l("Active"),
+    "locale": _l("Language"),
+    "name": _l("Name"),
+}
+
+
+def field_label(name: str) -> str:
+    found = FIELD_LABELS.get(name)
+    return str(found) if found is not None else name.replace("_", " ")
