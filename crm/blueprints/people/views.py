@@ -1,5 +1,17 @@
-from flask import flash, redirect, render_template, request, url_for
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from flask import (
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
+from flask_babel import to_user_timezone
 from flask_login import current_user
 
 from crm.access import Permission, permission_required
@@ -13,9 +25,9 @@ from crm.blueprints.stakeholders.helpers import (
     list_args,
     relationship_form,
 )
-from crm.forms import id_choices
+from crm.forms import id_choices, local_timezone
 from crm.models import EngagementLevel, Gender, Person
-from crm.services import accounts, audit, duplicates, stakeholders
+from crm.services import accounts, contacts, duplicates, interactions, stakeholders, timeline
 from crm.services.errors import Conflict, ServiceError
 
 
@@ -46,6 +58,8 @@ def index():
         organisation_label=stakeholders.display_name_of(criteria.organisation_id),
         tags=stakeholders.tag_names(),
         owners=accounts.active_user_choices(),
+        contacts=stakeholders.contacts_for([item.id for item in page.items]),
+        today=datetime.now(local_timezone()).date(),
     )
 
 
@@ -89,7 +103,8 @@ def render_detail(
         relationships=stakeholders.relationships_of(person),
         relationship_form=relationship or relationship_form(person),
         affiliation_form=affiliation_form(person, affiliation),
-        events=audit.history("people", person.id),
+        timeline=timeline.timeline(person, page=list_args().page()),
+        can_see=lambda i: interactions.can_see_details(i, current_user),
     ), status
 
 
@@ -134,3 +149,45 @@ def delete(person_id: int):
         stakeholder=person,
         cancel_url=url_for(".detail", person_id=person.id),
     )
+
+
+def _download(body, name: str, ascii_name: str) -> Response:
+    """A .vcf attachment; `filename*` (RFC 5987) carries a Chinese name, `filename` ASCII."""
+    response = Response(body, mimetype="text/vcard")
+    response.charset = "utf-8"
+    response.headers.set(
+        "Content-Disposition",
+        "attachment",
+        filename=ascii_name,
+        **{"filename*": f"UTF-8''{quote(name, safe='')}"},
+    )
+    # Personal data: no shared or browser cache keeps a copy.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/<int:person_id>/vcard")
+@permission_required(Permission.EXPORT_PERSONAL)
+def download_vcard(person_id: int):
+    person = stakeholders.get(Person, person_id)
+    text = contacts.export_person(person, actor=current_user)
+    return _download(text.encode("utf-8"), *contacts.vcard_filenames(person))
+
+
+@bp.route("/export.vcf")
+@permission_required(Permission.EXPORT_PERSONAL)
+def export_vcards():
+    # The same filters as the list page (index), so a filtered list exports as shown.
+    args = list_args()
+    criteria = stakeholders.PersonCriteria(
+        q=args.text("q"),
+        organisation_id=args.integer("organisation"),
+        gender=args.choice("gender", Gender),
+        tag=args.text("tag"),
+        engagement_level=args.choice("level", EngagementLevel),
+        owner_id=args.integer("owner"),
+    )
+    chunks = contacts.export_people(criteria, actor=current_user._get_current_object())
+    body = stream_with_context(chunk.encode("utf-8") for chunk in chunks)
+    day = to_user_timezone(datetime.now(UTC)).date().isoformat()
+    return _download(body, _("people-%(day)s.vcf", day=day), f"people-{day}.vcf")
