@@ -20,13 +20,13 @@ install: $(STAMP)
 ## Compile the translation catalogues (.po -> .mo); the .mo files are build output.
 babel-compile: install
 	@if ls $(TRANSLATIONS)/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
-		$(VENV)/bin/pybabel compile -q -d $(TRANSLATIONS); fi
+		$(VENV)/bin/pybabel -q compile -d $(TRANSLATIONS); fi
 
 ## Extract marked strings, update the catalogues and compile them.
 babel: install
-	$(VENV)/bin/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o $(TRANSLATIONS)/messages.pot .
-	$(VENV)/bin/pybabel update -q -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS)
-	$(VENV)/bin/pybabel compile -q -d $(TRANSLATIONS)
+	$(VENV)/bin/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o $(TRANSLATIONS)/messages.pot .
+	$(VENV)/bin/pybabel -q update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS)
+	$(VENV)/bin/pybabel -q compile -d $(TRANSLATIONS)
 
 ## Install, migrate, seed demo data on first run, serve on http://127.0.0.1:5000
 run: install babel-compile

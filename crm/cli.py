@@ -237,3 +237,24 @@ def _import_summary(report) -> list[str]:  # type: ignore[no-untyped-def]
         if line.note:
             lines.append(f"  Row {line.row} skipped: {line.note}")
     return lines
+
+
+@crm.command("generate")
+@click.option(
+    "--scale",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="1 is about 20,000 organisations, 60,000 people, 300,000 interactions.",
+)
+@click.option("--seed", type=int, default=2026, show_default=True)
+def generate_data(scale: float, seed: int) -> None:
+    """Add a large deterministic data set, for benchmarks (not for a live database)."""
+    from crm.services import generate
+
+    result = generate.generate(scale=scale, seed=seed)
+    click.echo(
+        f"Generated {result.organisations} organisations, {result.people} people, "
+        f"{result.activities} activities, {result.interactions} interactions, "
+        f"{result.follow_ups} follow-ups; {result.search_documents} search documents."
+    )

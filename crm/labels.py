@@ -62,6 +62,28 @@ FIELD_LABELS = {
     "is_enabled": _l("Active"),
     "locale": _l("Language"),
     "name": _l("Name"),
+    # Activities
+    "type": _l("Type"),
+    "title_zh": _l("Chinese title"),
+    "start_on": _l("Start"),
+    "end_on": _l("End"),
+    "description": _l("Description"),
+    "lead_id": _l("Lead"),
+    "topics": _l("Topics"),
+    "signed_on": _l("Signed on"),
+    "expires_on": _l("Expires on"),
+    "agreement_status": _l("Agreement status"),
+    "publication": _l("Publication"),
+    "unnamed_women": _l("Women not registered by name"),
+    "unnamed_men": _l("Men not registered by name"),
+    "unnamed_unspecified": _l("Attendees of unrecorded sex, not registered by name"),
+    "parties_added": _l("Organisation added"),
+    "parties_removed": _l("Organisation removed"),
+    "participants": _l("Participants"),
+    "participants_added": _l("Participants added"),
+    "participants_removed": _l("Participant removed"),
+    "name_zh": _l("Chinese name"),
+    "is_active": _l("Offered"),
 }
 
 

@@ -79,15 +79,19 @@ def profile():
         flash(_("Preferences saved."), "success")
         return redirect(url_for(".profile"))
     if password_form.submit.data and password_form.validate_on_submit():
-        if not check_password_hash(current_user.password_hash, password_form.current.data):
+        # The user object, not the `current_user` proxy: login_user stores what it is given in
+        # `g`, and a stored proxy would resolve to itself for ever.
+        user = current_user._get_current_object()
+        if not check_password_hash(user.password_hash, password_form.current.data):
             password_form.current.errors.append(_("This is not your current password."))
         else:
             try:
-                accounts.set_password(current_user, password_form.password.data, actor=current_user)
+                accounts.set_password(user, password_form.password.data, actor=user)
             except ServiceError as err:
                 password_form.password.errors.append(str(err))
             else:
-                login_user(current_user, fresh=True)
+                # The new session token signed out every session; sign this one in again.
+                login_user(user, fresh=True)
                 flash(_("Password changed."), "success")
                 return redirect(url_for(".profile"))
     status = 400 if request.method == "POST" else 200

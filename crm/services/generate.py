@@ -1,0 +1,335 @@
+"""A large, deterministic data set for benchmarks (`flask crm generate --scale N`).
+
+Scale 1 is about 20,000 organisations, 60,000 people, 3,000 activities, 300,000 interactions
+and 60,000 follow-ups. Rows go in with bulk INSERTs (no per-row ORM work or audit events),
+then the search index is rebuilt, so the result is what a long-used database looks like to
+the queries, not how it was written. The same scale always yields the same rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from werkzeug.security import generate_password_hash
+
+from crm.access import Role
+from crm.extensions import db
+from crm.models import (
+    Activity,
+    Affiliation,
+    FollowUp,
+    Interaction,
+    Organisation,
+    Participation,
+    Person,
+    Stakeholder,
+    User,
+    interaction_stakeholders,
+)
+from crm.services import duplicates, interactions, search
+from crm.services.text import pinyin, sort_key
+
+log = logging.getLogger(__name__)
+
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯"
+    "邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+)
+GIVEN = "芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国志伟文斌海燕雪梅俊峰鹏辉"
+CITIES = [
+    ("Guangdong", "Shenzhen", "深圳"),
+    ("Guangdong", "Dongguan", "东莞"),
+    ("Guangdong", "Guangzhou", "广州"),
+    ("Jiangsu", "Suzhou", "苏州"),
+    ("Jiangsu", "Wuxi", "无锡"),
+    ("Zhejiang", "Ningbo", "宁波"),
+    ("Zhejiang", "Shaoxing", "绍兴"),
+    ("Fujian", "Xiamen", "厦门"),
+    ("Shanghai", "Shanghai", "上海"),
+    ("Beijing", "Beijing", "北京"),
+]
+WORDS = [
+    ("Bright", "明亮"),
+    ("Harmony", "和谐"),
+    ("Golden", "金"),
+    ("Green", "绿源"),
+    ("Star", "星辰"),
+    ("Ocean", "海洋"),
+    ("Pioneer", "先锋"),
+    ("Union", "联合"),
+    ("Peak", "高峰"),
+    ("Rising", "腾飞"),
+    ("Jade", "翠玉"),
+    ("Dragon", "龙"),
+]
+TRADES = [
+    ("Electronics", "电子", "electronics"),
+    ("Garments", "服装", "textile"),
+    ("Textiles", "纺织", "textile"),
+    ("Precision", "精密", "electronics"),
+    ("Knitting", "针织", "textile"),
+    ("Circuits", "电路", "electronics"),
+]
+ORG_TYPES = ["enterprise"] * 14 + [
+    "government",
+    "industry_body",
+    "trade_union",
+    "ngo",
+    "academic",
+    "international",
+]
+
+
+@dataclass(frozen=True)
+class Generated:
+    organisations: int
+    people: int
+    activities: int
+    interactions: int
+    follow_ups: int
+    search_documents: int
+
+
+def _chunks(rows: list[dict[str, Any]], size: int = 2000):  # type: ignore[no-untyped-def]
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def _insert(table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    for chunk in _chunks(rows):
+        db.session.execute(sa.insert(table), chunk)
+
+
+def generate(*, scale: float = 1.0, seed: int = 2026) -> Generated:
+    """Append a generated data set to the database and commit; returns the counts."""
+    rng = random.Random(seed)
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    n_org = max(10, int(20_000 * scale))
+    n_people = max(30, int(60_000 * scale))
+    n_act = max(5, int(3_000 * scale))
+    n_int = max(50, int(300_000 * scale))
+    n_fu = max(10, int(60_000 * scale))
+
+    users = []
+    cheap = generate_password_hash(secrets.token_hex(8), method="pbkdf2:sha256:1000")
+    for i, role in enumerate([Role.coordinator, Role.member, Role.member, Role.manager]):
+        user = User(
+            email=f"generated{seed}-{i}@example.org",
+            name=f"Generated {role.value} {i}",
+            role=role,
+            password_hash=cheap,
+            session_token=secrets.token_hex(8),
+        )
+        db.session.add(user)
+        users.append(user)
+    db.session.flush()
+    user_ids = [u.id for u in users]
+    first_id = (db.session.scalar(sa.select(sa.func.max(Stakeholder.id))) or 0) + 1
+
+    stakeholder_rows, organisation_rows = [], []
+    for i in range(n_org):
+        word, word_zh = WORDS[i % len(WORDS)]
+        trade, trade_zh, sector = TRADES[(i // len(WORDS)) % len(TRADES)]
+        province, city, city_zh = CITIES[rng.randrange(len(CITIES))]
+        name = f"{city} {word} {trade} No.{i} Co., Ltd."
+        zh = f"{city_zh}{word_zh}{trade_zh}{i}号有限公司"
+        full, initials = pinyin(zh)
+        stakeholder_rows.append(
+            {
+                "id": first_id + i,
+                "kind": "organisation",
+                "display_name": name,
+                "chinese_name": zh,
+                "name_pinyin": full,
+                "name_initials": initials,
+                "sort_name": sort_key(name),
+                "match_key": duplicates.organisation_key(name),
+                "match_key_zh": duplicates.organisation_key(zh),
+                "engagement_level": rng.choice(["unaware", "aware", "engaged", "committed"]),
+                "influence": rng.randint(1, 5),
+                "interest": rng.randint(1, 5),
+                "owner_id": rng.choice(user_ids),
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+        )
+        organisation_rows.append(
+            {
+                "id": first_id + i,
+                "org_type": rng.choice(ORG_TYPES),
+                "sector": sector,
+                "province": province,
+                "city": city,
+            }
+        )
+    person_rows, affiliation_rows = [], []
+    base = first_id + n_org
+    for i in range(n_people):
+        family = SURNAMES[rng.randrange(len(SURNAMES))]
+        given = GIVEN[rng.randrange(len(GIVEN))] + (
+            GIVEN[rng.randrange(len(GIVEN))] if rng.random() < 0.6 else ""
+        )
+        zh = family + given
+        full, initials = pinyin(zh)
+        syllables = (full or "").split()
+        family_py, given_py = syllables[0].title(), "".join(syllables[1:]).title()
+        display = f"{family_py} {given_py}"
+        sid = base + i
+        stakeholder_rows.append(
+            {
+                "id": sid,
+                "kind": "person",
+                "display_name": display,
+                "chinese_name": zh,
+                "name_pinyin": full,
+                "name_initials": initials,
+                "sort_name": sort_key(display),
+                "match_key": (full or "").replace(" ", ""),
+                "match_key_zh": zh,
+                "engagement_level": rng.choice(["unaware", "aware", "engaged"]),
+                "influence": rng.randint(1, 5),
+                "interest": rng.randint(1, 5),
+                "owner_id": None,
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+        )
+        phone = f"+86 13{rng.randint(0, 9)} {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}"
+        person_rows.append(
+            {
+                "id": sid,
+                "family_name": family_py,
+                "given_name": given_py,
+                "gender": rng.choice(["female", "male", "female", "male", "undisclosed"]),
+                "email": f"p{sid}@example.cn",
+                "phone": phone,
+                "phone_key": duplicates.phone_key(phone),
+                "consent": "given",
+                "job_title": rng.choice(
+                    ["HR Director", "CSR Manager", "EHS Manager", "Union Chair"]
+                ),
+            }
+        )
+        affiliation_rows.append(
+            {
+                "person_id": sid,
+                "organisation_id": first_id + rng.randrange(n_org),
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+        )
+    _insert(Stakeholder.__table__, stakeholder_rows)
+    _insert(Organisation.__table__, organisation_rows)
+    _insert(Person.__table__, person_rows)
+    _insert(Affiliation.__table__, affiliation_rows)
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(
+            sa.text(
+                "SELECT setval(pg_get_serial_sequence('stakeholders', 'id'), "
+                "(SELECT MAX(id) FROM stakeholders))"
+            )
+        )
+
+    activity_rows = []
+    for i in range(n_act):
+        start = date(2024, 1, 1) + timedelta(days=rng.randrange(1000))
+        activity_rows.append(
+            {
+                "type": rng.choice(["training", "training", "forum", "dialogue", "webinar", "mou"]),
+                "title": f"Activity {i}: responsible business conduct",
+                "title_zh": f"负责任商业行为活动{i}",
+                "status": "held" if start < now.date() else "planned",
+                "start_on": start,
+                "city": rng.choice(CITIES)[1],
+                "sector": rng.choice(["electronics", "textile", "both"]),
+                "unnamed_women": rng.randint(0, 10),
+                "unnamed_men": rng.randint(0, 10),
+                "unnamed_unspecified": 0,
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+        )
+    _insert(Activity.__table__, activity_rows)
+    activity_ids = list(
+        db.session.scalars(sa.select(Activity.id).order_by(Activity.id.desc()).limit(n_act))
+    )
+    participation_rows = []
+    seen: set[tuple[int, int]] = set()
+    for _ in range(n_act * 15):
+        pair = (rng.choice(activity_ids), base + rng.randrange(n_people))
+        if pair in seen:
+            continue
+        seen.add(pair)
+        participation_rows.append(
+            {
+                "activity_id": pair[0],
+                "person_id": pair[1],
+                "status": rng.choice(["attended", "attended", "registered", "no_show"]),
+                "role": "participant",
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    _insert(Participation.__table__, participation_rows)
+
+    interaction_rows = []
+    for i in range(n_int):
+        interaction_rows.append(
+            {
+                "occurred_at": now - timedelta(minutes=rng.randrange(60 * 24 * 900)),
+                "channel": rng.choice(["meeting", "call", "wechat", "email", "visit"]),
+                "direction": "outbound",
+                "subject": f"Follow-up on training {i % 997}",
+                "summary": "讨论了加班时长、工资和职业安全卫生。",
+                "is_confidential": i % 50 == 0,
+                "logged_by_id": rng.choice(user_ids),
+                "created_by_id": rng.choice(user_ids),
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+        )
+    _insert(Interaction.__table__, interaction_rows)
+    last = db.session.scalar(sa.select(sa.func.max(Interaction.id))) or 0
+    link_rows = []
+    total = n_org + n_people
+    for interaction_id in range(last - n_int + 1, last + 1):
+        for sid in {first_id + rng.randrange(total) for _ in range(rng.randint(1, 2))}:
+            link_rows.append({"interaction_id": interaction_id, "stakeholder_id": sid})
+    _insert(interaction_stakeholders, link_rows)
+
+    follow_up_rows = []
+    for i in range(n_fu):
+        due = now.date() + timedelta(days=rng.randint(-60, 90))
+        done = rng.random() < 0.5
+        follow_up_rows.append(
+            {
+                "title": f"Send materials {i}",
+                "due_on": due,
+                "priority": rng.choice(["low", "normal", "normal", "high"]),
+                "status": "done" if done else "open",
+                "assignee_id": rng.choice(user_ids),
+                "stakeholder_id": first_id + rng.randrange(total),
+                "completed_at": now if done else None,
+                "created_by_id": rng.choice(user_ids),
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+        )
+    _insert(FollowUp.__table__, follow_up_rows)
+    db.session.commit()
+    interactions.register_index()
+    documents = search.rebuild()
+    log.info("generated scale %s: %d organisations, %d people", scale, n_org, n_people)
+    return Generated(n_org, n_people, n_act, n_int, n_fu, documents)
