@@ -51,7 +51,7 @@ db-check: install
 	$(FLASK) db upgrade
 	$(FLASK) db check
 
-bench: install
+bench: install babel-compile
 	$(PY) -m bench
 
 clean:
