@@ -119,6 +119,7 @@ def _init_login(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from crm.blueprints import (
+        activities,
         admin,
         auth,
         calendar,
@@ -130,6 +131,7 @@ def _register_blueprints(app: Flask) -> None:
         main,
         organisations,
         people,
+        reports,
         search,
         stakeholders,
     )
@@ -148,6 +150,8 @@ def _register_blueprints(app: Flask) -> None:
         follow_ups,
         calendar,
         imports,
+        activities,
+        reports,
     ):
         app.register_blueprint(module.bp)
 
@@ -172,11 +176,107 @@ def _duplicate_reason(reason: str) -> str:
     }.get(reason, reason)
 
 
+_RELATIONSHIP_FIELDS = frozenset(
+    {"relationship", "relationship_ended", "inverse_relationship", "inverse_relationship_ended"}
+)
+
+
+def _change_text(value: Any, field: str | None = None, entity_type: str | None = None) -> str:
+    """A recorded value for the history, with relationship texts in words.
+
+    The audit trail stores "supplier_to X" on the source and "Y supplier_to" on the target
+    (crm.services.stakeholders); they read "supplier to X" and "Y — supplier to this
+    organisation". Anything else is its enum label, or itself.
+    """
+    from crm.models import RelationshipType, label
+
+    if not isinstance(value, str) or field not in _RELATIONSHIP_FIELDS:
+        return label(value)
+    kinds = {t.value for t in RelationshipType}
+    if field.startswith("inverse_"):
+        name, _space, kind = value.rpartition(" ")
+        if name and kind in kinds:
+            return f"{name} — {_this_record(label(kind), entity_type)}"
+    else:
+        kind, _space, name = value.partition(" ")
+        if name and kind in kinds:
+            return f"{label(kind)} {name}"
+    return value
+
+
+def _this_record(relationship: str, entity_type: str | None) -> str:
+    """'supervised by this organisation': a relationship that points at the record shown."""
+    from flask_babel import gettext as _
+
+    if entity_type in ("organisation", "organisations"):
+        return _("%(relationship)s this organisation", relationship=relationship)
+    if entity_type in ("person", "people"):
+        return _("%(relationship)s this person", relationship=relationship)
+    return _("%(relationship)s this record", relationship=relationship)
+
+
+# What a "created" entry in a history shows first: what the record is, then how to reach it.
+_CREATED_FIRST = (
+    "org_type",
+    "sector",
+    "city",
+    "province",
+    "job_title",
+    "email",
+    "phone",
+    "type",
+    "channel",
+    "start_on",
+    "due_on",
+    "priority",
+)
+_CREATED_NEVER = frozenset(
+    {"display_name", "chinese_name", "family_name", "given_name", "title", "subject", "name"}
+    | {"notes", "summary", "outcome", "description", "details", "consent_source"}
+)
+
+
+def _created_summary(changes: Any, limit: int = 4) -> list[tuple[str, Any]]:
+    """A few (field, value) pairs of a create event, for a one-line summary in a history.
+
+    Names are left out (the page shows them), and so are long texts, ids and yes/no flags.
+    """
+    if not isinstance(changes, dict):
+        return []
+    values = {
+        name: pair[1]
+        for name, pair in changes.items()
+        if isinstance(pair, list | tuple)
+        and len(pair) == 2
+        and pair[1] not in (None, "", [])
+        and not isinstance(pair[1], bool)
+        and name not in _CREATED_NEVER
+        and not name.endswith("_id")
+    }
+    ordered = [n for n in _CREATED_FIRST if n in values] + [
+        n for n in values if n not in _CREATED_FIRST
+    ]
+    return [(name, values[name]) for name in ordered[:limit]]
+
+
+def _stakeholder_url(stakeholder: Any) -> str:
+    """The detail page of an organisation or a person."""
+    from flask import url_for
+
+    if str(getattr(stakeholder.kind, "value", stakeholder.kind)) == "person":
+        return url_for("people.detail", person_id=stakeholder.id)
+    return url_for("organisations.detail", organisation_id=stakeholder.id)
+
+
 def _init_templates(app: Flask) -> None:
     from crm import models
     from crm.labels import field_label
 
     app.jinja_env.filters["label"] = models.label
+    app.jinja_env.filters["change_text"] = _change_text
+    app.jinja_env.filters["created_summary"] = _created_summary
+    app.jinja_env.globals["this_record"] = _this_record
+    app.jinja_env.globals["stakeholder_url"] = _stakeholder_url
     app.jinja_env.filters["field_label"] = field_label
     app.jinja_env.filters["duplicate_reason"] = _duplicate_reason
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (

@@ -38,6 +38,7 @@ class Permission(StrEnum):
     EXPORT_PERSONAL = "export_personal"
     MANAGE_USERS = "manage_users"
     MANAGE_TRASH = "manage_trash"  # restore and purge
+    MANAGE_TOPICS = "manage_topics"  # the editable list of activity topics
     BACKUP = "backup"
 
 

@@ -89,6 +89,8 @@ class OptionalIntSelectField(SelectField):
 
     def __init__(self, label: Any = None, validators: Any = None, **kwargs: Any) -> None:
         super().__init__(label, validators, coerce=int_or_none, **kwargs)
+        # Bootstrap-Flask styles a field as a select (form-select) only by this type name.
+        self.type = "SelectField"
 
     def pre_validate(self, form: Any) -> None:
         if self.data is None:

@@ -4,8 +4,12 @@
 
 Builds a throwaway SQLite database in a temporary directory, migrates it, seeds the demo data
 (`crm.services.demo.seed()`), serves the app on a free local port and signs in through the login
-form as the demo coordinator. Needs Debian's Chromium at /usr/bin/chromium (apt-get install
-chromium; never `playwright install`) and, for legible Chinese, fonts-noto-cjk.
+form as the demo manager, whose language is English. When the demo data has no interactions, a
+few are logged first (with follow-ups for the manager) so that the outreach pages have something
+to show; the demo data itself is not changed. A last shot shows the dashboard in Chinese, as the
+demo coordinator. Needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium; never
+`playwright install`) and, for legible Chinese, fonts-noto-cjk. Compile the catalogues first
+(`make babel-compile`), or the Chinese shot shows English text.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +33,8 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from crm import ROOT, create_app
 from crm.config import DevelopmentConfig
 from crm.extensions import db
-from crm.models import Affiliation, Organisation, Person
-from crm.services import demo
+from crm.models import Affiliation, Interaction, Organisation, Person, User
+from crm.services import demo, duplicates, interactions, stakeholders
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -42,7 +47,10 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 VIEWPORT = {"width": 1366, "height": 900}
-SIGN_IN_AS = "coordinator@example.org"
+PHONE = {"width": 390, "height": 844}
+SIGN_IN_AS = "manager@example.org"  # English
+SIGN_IN_AS_ZH = "coordinator@example.org"  # Chinese
+SEARCH_FOR = "纺织"  # the demo data has no Huawei: "hw" and "华为" find nothing
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -66,7 +74,107 @@ def build_app(folder: Path) -> Flask:
             f"Seeded {result.users} users, {result.organisations} organisations, "
             f"{result.people} people."
         )
+        if db.session.scalar(sa.select(sa.func.count(Interaction.id))) == 0:
+            print(f"Logged {_sample_outreach()} sample interactions.")
+        if not duplicates.likely_pairs("organisation"):
+            _sample_duplicate()
+            print("Added a likely duplicate organisation.")
     return app
+
+
+def _sample_duplicate() -> None:
+    """The same council entered twice (same Chinese name), so /duplicates has a pair to show."""
+    manager = db.session.scalar(sa.select(User).where(User.email == SIGN_IN_AS))
+    if manager is None:
+        return
+    stakeholders.create_organisation(
+        {
+            "display_name": "CNTAC (China National Textile & Apparel Council)",
+            "chinese_name": "中国纺织工业联合会",
+            "org_type": "industry_body",
+            "sector": "textile",
+            "province": "Beijing",
+            "city": "Beijing",
+        },
+        actor=manager,
+    )
+
+
+def _named(model: type[Organisation] | type[Person], name: str) -> int | None:
+    return db.session.scalar(
+        sa.select(model.id).where(model.display_name.like(f"{name}%"), model.deleted_at.is_(None))
+    )
+
+
+def _sample_outreach() -> int:
+    """A few interactions and follow-ups for the outreach pages, when the demo data has none."""
+    manager = db.session.scalar(sa.select(User).where(User.email == SIGN_IN_AS))
+    colleague = db.session.scalar(sa.select(User).where(User.email == SIGN_IN_AS_ZH))
+    if manager is None or colleague is None:
+        return 0
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    today = now.date()
+    ministry = _named(Organisation, "Ministry of Human Resources")
+    federation = _named(Organisation, "All-China Federation")
+    council = _named(Organisation, "China National Textile")
+    person = _named(Person, "Li Jianping")
+    samples = [
+        (
+            3,
+            "meeting",
+            "Labour inspection dialogue: next steps",
+            [ministry, person],
+            "Agreed to co-host two provincial workshops on labour inspection in supply chains.",
+            [
+                ("Send draft workshop agenda", today - timedelta(days=2), "high", manager),
+                (
+                    "Share inspection checklist translation",
+                    today + timedelta(days=3),
+                    "normal",
+                    manager,
+                ),
+            ],
+        ),
+        (
+            9,
+            "wechat",
+            "Forum 2026 speaker confirmation",
+            [council],
+            "Council confirmed a vice-president as speaker; wants the programme by next month.",
+            [("Confirm speaker travel", today + timedelta(days=12), "normal", manager)],
+        ),
+        (
+            20,
+            "call",
+            "Tripartite consultation on wage guidelines",
+            [federation],
+            None,
+            [("Circulate meeting minutes", today + timedelta(days=1), "low", colleague)],
+        ),
+    ]
+    count = 0
+    for days_ago, channel, subject, with_ids, outcome, tasks in samples:
+        ids = [i for i in with_ids if i is not None]
+        if not ids:
+            continue
+        interactions.log_interaction(
+            {
+                "occurred_at": now - timedelta(days=days_ago),
+                "channel": channel,
+                "subject": subject,
+                "summary": "Discussed the programme's plans for the coming quarter.",
+                "outcome": outcome,
+                "stakeholder_ids": ids,
+                "staff_ids": [manager.id],
+            },
+            follow_ups_data=[
+                {"title": title, "due_on": due, "priority": priority, "assignee_id": user.id}
+                for title, due, priority, user in tasks
+            ],
+            actor=manager,
+        )
+        count += 1
+    return count
 
 
 def _busiest(model: type[Organisation] | type[Person], column: Any) -> int | None:
@@ -96,6 +204,13 @@ def serving(app: Flask) -> Iterator[str]:
         thread.join(timeout=5)
 
 
+def sign_in(page: Page, base_url: str, email: str) -> None:
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(demo.DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).not_to_have_url(f"{base_url}/login")
+
+
 def shoot(page: Page, path: str, out: Path, name: str, *, full_page: bool = True) -> None:
     response = page.goto(path)
     if response is None or not response.ok:
@@ -107,30 +222,38 @@ def shoot(page: Page, path: str, out: Path, name: str, *, full_page: bool = True
     print(f"  {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}  ← {path}")
 
 
-def take(base_url: str, out: Path, organisation_id: int | None, person_id: int | None) -> None:
+def take(
+    base_url: str,
+    out: Path,
+    organisation_id: int | None,
+    person_id: int | None,
+    interaction_id: int | None,
+) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
-        context = browser.new_context(
-            base_url=base_url, viewport=VIEWPORT, locale="en-GB", timezone_id="Asia/Shanghai"
-        )
-        context.set_default_timeout(15_000)
-        page = context.new_page()
         errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
 
+        def new_page(viewport: dict[str, int]) -> tuple[Any, Page]:
+            context = browser.new_context(
+                base_url=base_url, viewport=viewport, locale="en-GB", timezone_id="Asia/Shanghai"
+            )
+            context.set_default_timeout(15_000)
+            page = context.new_page()
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            return context, page
+
+        context, page = new_page(VIEWPORT)
         shoot(page, "/login", out, "login.png", full_page=False)
-        page.get_by_label("Email", exact=True).fill(SIGN_IN_AS)
-        page.get_by_label("Password", exact=True).fill(demo.DEMO_PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        expect(page).not_to_have_url(f"{base_url}/login")
+        sign_in(page, base_url, SIGN_IN_AS)
 
         shoot(page, "/", out, "dashboard.png")
         # Lists at window size: the header, filters and first rows are what a reader looks at.
         shoot(page, "/organisations", out, "organisations.png", full_page=False)
         if organisation_id is not None:
             shoot(page, f"/organisations/{organisation_id}", out, "organisation.png")
+            shoot(page, f"/organisations/{organisation_id}/edit", out, "organisation-edit.png")
         else:
             print("  no organisation in the demo data: organisation.png not taken")
         shoot(page, "/people", out, "people.png", full_page=False)
@@ -138,7 +261,29 @@ def take(base_url: str, out: Path, organisation_id: int | None, person_id: int |
             shoot(page, f"/people/{person_id}", out, "person.png")
         else:
             print("  no person in the demo data: person.png not taken")
+        shoot(page, "/interactions", out, "interactions.png", full_page=False)
+        if interaction_id is not None:
+            shoot(page, f"/interactions/{interaction_id}", out, "interaction.png")
+        else:
+            print("  no interaction: interaction.png not taken")
+        shoot(page, "/follow-ups/mine", out, "my-follow-ups.png")
+        shoot(page, f"/search?q={SEARCH_FOR}", out, "search.png", full_page=False)
+        shoot(page, "/duplicates", out, "duplicates.png", full_page=False)
+        # The same session at phone width.
+        phone = context.new_page()
+        phone.set_viewport_size(PHONE)
+        phone.on("pageerror", lambda error: errors.append(str(error)))
+        shoot(phone, "/organisations", out, "organisations-phone.png", full_page=False)
+        shoot(phone, "/people", out, "people-phone.png", full_page=False)
+        if person_id is not None:
+            shoot(phone, f"/people/{person_id}", out, "person-phone.png", full_page=False)
+        context.close()
 
+        # Chinese text layout: the dashboard of a user whose language is Chinese.
+        context, page = new_page(VIEWPORT)
+        page.goto("/login")
+        sign_in(page, base_url, SIGN_IN_AS_ZH)
+        shoot(page, "/", out, "dashboard-zh.png")
         context.close()
         browser.close()
     if errors:
@@ -162,10 +307,16 @@ def main(argv: list[str] | None = None) -> int:
                 Organisation, Affiliation.organisation_id
             )
             person_id = args.person or _busiest(Person, Affiliation.person_id)
+            interaction_id = db.session.scalar(
+                sa.select(Interaction.id)
+                .where(Interaction.deleted_at.is_(None))
+                .order_by(Interaction.occurred_at.desc())
+                .limit(1)
+            )
             db.session.remove()
         with serving(app) as base_url:
             print(f"Signed in as {SIGN_IN_AS}; saving to {args.out}:")
-            take(base_url, args.out, organisation_id, person_id)
+            take(base_url, args.out, organisation_id, person_id, interaction_id)
         with app.app_context():
             db.engine.dispose()
     return 0

@@ -35,8 +35,11 @@ def test_production_refuses_to_start_without_secret_key_and_database(monkeypatch
 def test_production_sends_cookies_only_over_https(monkeypatch, database_url):
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
     monkeypatch.setenv("DATABASE_URL", database_url)
-    config = type("Prod", (ProductionConfig,), {"SECRET_KEY": "x" * 32,
-                                                  "SQLALCHEMY_DATABASE_URI": database_url})
+    config = type(
+        "Prod",
+        (ProductionConfig,),
+        {"SECRET_KEY": "x" * 32, "SQLALCHEMY_DATABASE_URI": database_url},
+    )
     app = create_app(config)
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["REMEMBER_COOKIE_SECURE"] is True

@@ -130,3 +130,29 @@ def personal_feed(user: User, *, today: date, horizon_days: int = 365) -> bytes:
     for activity in activities:
         cal.add_component(activity_event(activity))
     return cal.to_ical()
+
+
+def activity_file(activity: Activity) -> bytes:
+    """One activity as an .ics file to download and open in a calendar app."""
+    cal = _calendar(activity.title)
+    cal.add_component(activity_event(activity))
+    return cal.to_ical()
+
+
+def activities_feed(*, today: date, horizon_days: int = 365) -> bytes:
+    """Every live activity still to come or under way (cancelled ones marked CANCELLED, so a
+    calendar that imported them earlier removes them), up to `horizon_days` ahead."""
+    cal = _calendar(_("RBC programme activities"))
+    activities = db.session.scalars(
+        sa.select(Activity)
+        .where(
+            Activity.deleted_at.is_(None),
+            sa.func.coalesce(Activity.end_on, Activity.start_on) >= today,
+            Activity.start_on <= today + timedelta(days=horizon_days),
+        )
+        .order_by(Activity.start_on, Activity.id)
+        .limit(1000)
+    )
+    for activity in activities:
+        cal.add_component(activity_event(activity))
+    return cal.to_ical()

@@ -27,7 +27,7 @@ from werkzeug.security import check_password_hash
 from crm.access import Role
 from crm.extensions import db
 from crm.models import Organisation, RelationshipType, User
-from crm.services import accounts, stakeholders
+from crm.services import accounts, stakeholders, topics
 from crm.services.errors import Conflict
 
 DEMO_PASSWORD = "demo-password"
@@ -788,6 +788,8 @@ def _load() -> SeedResult:
             )
         )
     owners = {user.role: user.id for user in users}
+    # The programme's default activity topics (the administrators' list starts with them).
+    topics.add_defaults(actor=admin)
 
     specs = {spec.key: spec for spec in ORGANISATIONS}
     orgs: dict[str, Organisation] = {}

@@ -350,6 +350,13 @@ SORTS: dict[str, Any] = {
 
 def search(criteria: Criteria, *, today: date, page: int = 1, per_page: int = 50) -> Pagination:
     """Follow-ups matching the criteria, for the list and the team view."""
+    stmt = listing(criteria, today=today)
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
+
+
+def listing(criteria: Criteria, *, today: date) -> sa.Select[Any]:
+    """The follow-ups of the list page in its order, people and records around them loaded:
+    the list pages through it, the exports read all of it."""
     stmt = _loaded()
     if criteria.status in {s.value for s in FollowUpStatus}:
         stmt = stmt.where(FollowUp.status == criteria.status)
@@ -362,8 +369,7 @@ def search(criteria: Criteria, *, today: date, page: int = 1, per_page: int = 50
     if criteria.overdue_only:
         stmt = stmt.where(FollowUp.status == FollowUpStatus.open, FollowUp.due_on < today)
     column = SORTS.get(criteria.sort, FollowUp.due_on)
-    stmt = stmt.order_by(column.desc() if criteria.descending else column.asc(), FollowUp.id)
-    return db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
+    return stmt.order_by(column.desc() if criteria.descending else column.asc(), FollowUp.id)
 
 
 @dataclass(frozen=True)

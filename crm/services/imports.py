@@ -44,6 +44,14 @@ attendance sheet of an activity reads, maps and matches people exactly like this
    generator early (a client that disconnects). `commit` runs it to the end; `run` does the
    same for a table without staging (the CLI, with a dry run that rolls back).
 
+**Reuse.** Another kind of import is another `Kind`. The attendance sheet of an activity
+(issue 5) can take `PERSON_IMPORT_FIELDS` plus its own fields, `build_person`, `find_people`
+and `person_keys` as they are, and a `write` that calls `write_person` and then adds the
+participation; it gets a value in `ImportKind` (a migration) and an entry in `KINDS`, and
+`stage(..., options={"activity_id": ...})` hands the activity to `write` as
+`writer.options`. Reading, mapping, preview, staging, pages and the single transaction come
+with it.
+
 Writes go through the stakeholder service's flush-only helpers (`_insert`, `_change`,
 `_attach`), so pinyin, match keys, the search index and audit events are written exactly as
 for a record created in a form.
@@ -702,215 +710,90 @@ def _choice(enum: type[StrEnum], synonyms: Mapping[str, Iterable[str]]) -> Calla
     return parse
 
 
+def _words(text: str) -> tuple[str, ...]:
+    """Synonyms or header aliases written as one string, compared as `_key`s."""
+    return tuple(_key(word) for word in text.split())
+
+
 _GENDER = _choice(
     Gender,
     {
-        "female": ("女", "女性", "女士", "f", "w", "woman", "women", "小姐"),
-        "male": ("男", "男性", "男士", "先生", "m", "man", "men"),
-        "other": ("其他", "其它", "o", "diverse", "nonbinary"),
-        "undisclosed": (
-            "未知",
-            "保密",
-            "不详",
-            "不愿透露",
-            "u",
-            "unknown",
-            "unspecified",
-            "notspecified",
-            "prefernottosay",
-            "n/a",
+        "female": _words("女 女性 女士 小姐 f w woman women"),
+        "male": _words("男 男性 男士 先生 m man men"),
+        "other": _words("其他 其它 o diverse nonbinary"),
+        "undisclosed": _words(
+            "未知 保密 不详 不愿透露 u unknown unspecified notspecified prefernottosay n/a"
         ),
     },
 )
 _ORG_TYPE = _choice(
     OrgType,
     {
-        "enterprise": (
-            "企业",
-            "公司",
-            "工厂",
-            "厂",
-            "企业单位",
-            "民营企业",
-            "company",
-            "business",
-            "firm",
-            "factory",
-            "manufacturer",
-            "supplier",
-            "brand",
+        "enterprise": _words(
+            "企业 公司 工厂 厂 企业单位 民营企业 company business firm factory manufacturer "
+            "supplier brand"
         ),
-        "government": (
-            "政府",
-            "政府部门",
-            "政府机构",
-            "政府机关",
-            "机关",
-            "行政机关",
-            "部委",
-            "主管部门",
-            "government",
-            "gov",
-            "govt",
-            "ministry",
-            "authority",
-            "governmentagency",
+        "government": _words(
+            "政府 政府部门 政府机构 政府机关 机关 行政机关 部委 主管部门 government gov govt "
+            "ministry authority governmentagency"
         ),
-        "industry_body": (
-            "行业协会",
-            "协会",
-            "商会",
-            "行业组织",
-            "行业机构",
-            "联合会",
-            "行业商会",
-            "industryassociation",
-            "association",
-            "businessassociation",
-            "chamber",
-            "chamberofcommerce",
-            "employersorganisation",
-            "employersorganization",
+        "industry_body": _words(
+            "行业协会 协会 商会 行业组织 行业机构 联合会 行业商会 industryassociation "
+            "association businessassociation chamber chamberofcommerce "
+            "employersorganisation employersorganization"
         ),
-        "trade_union": (
-            "工会",
-            "总工会",
-            "union",
-            "laborunion",
-            "labourunion",
-            "workersorganisation",
+        "trade_union": _words("工会 总工会 union laborunion labourunion workersorganisation"),
+        "ngo": _words(
+            "非政府组织 社会组织 公益组织 民间组织 社会团体 基金会 nonprofit npo civilsociety "
+            "foundation cso"
         ),
-        "ngo": (
-            "非政府组织",
-            "社会组织",
-            "公益组织",
-            "民间组织",
-            "社会团体",
-            "基金会",
-            "nonprofit",
-            "npo",
-            "civilsociety",
-            "foundation",
-            "cso",
+        "academic": _words(
+            "学术机构 高校 大学 学院 研究机构 科研机构 研究院 研究所 智库 academia university "
+            "research researchinstitute thinktank academicresearch"
         ),
-        "academic": (
-            "学术机构",
-            "高校",
-            "大学",
-            "学院",
-            "研究机构",
-            "科研机构",
-            "研究院",
-            "研究所",
-            "智库",
-            "academia",
-            "university",
-            "research",
-            "researchinstitute",
-            "thinktank",
-            "academicresearch",
+        "international": _words(
+            "国际组织 国际机构 internationalorganisation internationalorganization io un donor"
         ),
-        "international": (
-            "国际组织",
-            "国际机构",
-            "internationalorganisation",
-            "internationalorganization",
-            "io",
-            "un",
-            "donor",
-        ),
-        "other": ("其他", "其它"),
+        "other": _words("其他 其它"),
     },
 )
 _SECTOR = _choice(
     Sector,
     {
-        "electronics": (
-            "电子",
-            "电子行业",
-            "电子信息",
-            "电子产业",
-            "电子制造",
-            "电子制造业",
-            "电子业",
-            "electronic",
-            "ict",
-            "electronicsindustry",
+        "electronics": _words(
+            "电子 电子行业 电子信息 电子产业 电子制造 电子制造业 电子业 electronic ict "
+            "electronicsindustry"
         ),
-        "textile": (
-            "纺织",
-            "服装",
-            "纺织服装",
-            "纺织服装业",
-            "纺织品",
-            "服装业",
-            "纺织业",
-            "纺织行业",
-            "服装行业",
-            "纺织服装行业",
-            "服饰",
-            "textiles",
-            "garment",
-            "garments",
-            "apparel",
-            "textileandgarment",
-            "textilesandgarments",
-            "textilegarment",
-            "textileandapparel",
+        "textile": _words(
+            "纺织 服装 纺织服装 纺织服装业 纺织品 服装业 纺织业 纺织行业 服装行业 纺织服装行业 "
+            "服饰 textiles garment garments apparel textileandgarment textilesandgarments "
+            "textilegarment textileandapparel"
         ),
-        "both": (
-            "两者",
-            "两个行业",
-            "电子和纺织",
-            "电子与纺织",
-            "电子及纺织",
-            "电子纺织",
-            "纺织和电子",
-            "electronicsandtextile",
-            "electronicsandtextiles",
+        "both": _words(
+            "两者 两个行业 电子和纺织 电子与纺织 电子及纺织 电子纺织 纺织和电子 "
+            "electronicsandtextile electronicsandtextiles"
         ),
-        "cross_sector": (
-            "跨行业",
-            "跨领域",
-            "综合",
-            "多行业",
-            "全行业",
-            "cross",
-            "crosssector",
-            "multisector",
-            "all",
-            "general",
-        ),
+        "cross_sector": _words("跨行业 跨领域 综合 多行业 全行业 cross multisector all general"),
     },
 )
 _OWNERSHIP = _choice(
     Ownership,
     {
-        "state_owned": ("国有", "国企", "国有企业", "国营", "央企", "soe", "state", "stateowned"),
-        "private": ("民营", "私营", "民企", "私企", "民营企业", "私营企业", "privatelyowned"),
-        "foreign_invested": (
-            "外资",
-            "外商投资",
-            "外企",
-            "外商独资",
-            "外资企业",
-            "独资",
-            "foreign",
-            "fie",
-            "wfoe",
-        ),
-        "joint_venture": ("合资", "中外合资", "合资企业", "jv"),
-        "not_applicable": ("不适用", "无", "na", "n/a", "none"),
+        "state_owned": _words("国有 国企 国有企业 国营 央企 soe state"),
+        "private": _words("民营 私营 民企 私企 民营企业 私营企业 privatelyowned"),
+        "foreign_invested": _words("外资 外商投资 外企 外商独资 外资企业 独资 foreign fie wfoe"),
+        "joint_venture": _words("合资 中外合资 合资企业 jv"),
+        "not_applicable": _words("不适用 无 na n/a none"),
     },
 )
 _SIZE_WORDS = _choice(
     SizeBand,
     {
-        "micro": ("微型", "微型企业", "微"),
-        "small": ("小型", "小型企业", "小"),
-        "medium": ("中型", "中型企业", "中"),
-        "large": ("大型", "大型企业", "大"),
-        "unknown": ("未知", "不详"),
+        "micro": _words("微型 微型企业 微"),
+        "small": _words("小型 小型企业 小"),
+        "medium": _words("中型 中型企业 中"),
+        "large": _words("大型 大型企业 大"),
+        "unknown": _words("未知 不详"),
     },
 )
 
@@ -935,184 +818,119 @@ def _size_band(value: str) -> Any:
 _SUPPLY_CHAIN = _choice(
     SupplyChainRole,
     {
-        "brand_buyer": (
-            "品牌",
-            "品牌商",
-            "采购商",
-            "买家",
-            "品牌/采购商",
-            "brand",
-            "buyer",
-            "brandorbuyer",
-            "retailer",
+        "brand_buyer": _words(
+            "品牌 品牌商 采购商 买家 品牌/采购商 brand buyer brandorbuyer retailer"
         ),
-        "tier1_supplier": ("一级供应商", "一级", "直接供应商", "tier1", "tier 1", "directsupplier"),
-        "tier2_supplier": (
-            "二级供应商",
-            "二级及以上供应商",
-            "二级以上供应商",
-            "二级",
-            "上游供应商",
-            "tier2",
-            "tier2+",
-            "tier2+supplier",
-            "tier 2+ supplier",
+        "tier1_supplier": _words("一级供应商 一级 直接供应商 tier1 directsupplier"),
+        "tier2_supplier": _words(
+            "二级供应商 二级及以上供应商 二级以上供应商 二级 上游供应商 tier2 tier2+ tier2+supplier"
         ),
-        "not_applicable": ("不适用", "无", "na", "n/a", "none"),
+        "not_applicable": _words("不适用 无 na n/a none"),
     },
 )
 _ENGAGEMENT = _choice(
     EngagementLevel,
     {
-        "unaware": ("不了解", "未知晓", "不知情"),
-        "aware": ("了解", "知晓", "知情"),
-        "engaged": ("参与", "已参与"),
-        "committed": ("承诺", "投入", "已承诺"),
-        "champion": ("倡导者", "推动者", "积极推动者"),
+        "unaware": _words("不了解 未知晓 不知情"),
+        "aware": _words("了解 知晓 知情"),
+        "engaged": _words("参与 已参与"),
+        "committed": _words("承诺 投入 已承诺"),
+        "champion": _words("倡导者 推动者 积极推动者"),
     },
 )
 _LANGUAGE = _choice(
     Language,
     {
-        "zh": ("中文", "汉语", "普通话", "简体中文", "chinese", "zhcn", "cn", "mandarin", "中"),
-        "en": ("英文", "英语", "english", "enus", "engb", "英"),
+        "zh": _words("中文 汉语 普通话 简体中文 中 chinese zhcn cn mandarin"),
+        "en": _words("英文 英语 英 english enus engb"),
     },
 )
 _CONSENT = _choice(
     Consent,
     {
-        "given": ("同意", "已同意", "是", "yes", "y", "true", "agreed", "1"),
-        "withdrawn": ("撤回", "已撤回", "撤销", "revoked"),
-        "unknown": ("未知", "不详"),
+        "given": _words("同意 已同意 是 yes y true agreed 1"),
+        "withdrawn": _words("撤回 已撤回 撤销 revoked"),
+        "unknown": _words("未知 不详"),
     },
 )
 
-_ENGAGEMENT_ALIASES = ("参与程度", "参与度", "engagement", "engagementlevel")
-_INFLUENCE_ALIASES = ("影响力", "influence")
-_INTEREST_ALIASES = ("兴趣", "关注度", "兴趣度", "interest")
-_TAG_ALIASES = ("标签", "tags", "tag", "categories")
-_NOTE_ALIASES = ("备注", "说明", "附注", "注释", "notes", "note", "remarks", "comments", "comment")
+_ENGAGEMENT_ALIASES = _words("参与程度 参与度 engagement engagementlevel")
+_INFLUENCE_ALIASES = _words("影响力 influence")
+_INTEREST_ALIASES = _words("兴趣 关注度 兴趣度 interest")
+_TAG_ALIASES = _words("标签 tags tag categories")
+_NOTE_ALIASES = _words("备注 说明 附注 注释 notes note remarks comments comment")
 
 ORGANISATION_IMPORT_FIELDS = (
     FieldSpec(
         "name",
         _l("Name (any language)"),
         _text(200),
-        (
-            "名称",
-            "单位名称",
-            "机构名称",
-            "组织名称",
-            "公司名称",
-            "企业名称",
-            "单位",
-            "公司",
-            "企业",
-            "机构",
-            "组织",
-            "name",
-            "organisation",
-            "organization",
-            "organisationname",
-            "organizationname",
-            "company",
-            "companyname",
-            "orgname",
+        _words(
+            "名称 单位名称 机构名称 组织名称 公司名称 企业名称 单位 公司 企业 机构 组织 name "
+            "organisation organization organisationname organizationname company companyname "
+            "orgname"
         ),
     ),
     FieldSpec(
         "display_name",
         _l("Name in English"),
         _text(200),
-        ("英文名称", "英文名", "englishname", "nameinenglish", "nameen", "displayname"),
+        _words("英文名称 英文名 englishname nameinenglish nameen displayname"),
     ),
     FieldSpec(
         "chinese_name",
         _l("Chinese name"),
         _text(200),
-        ("中文名称", "中文名", "chinesename", "nameinchinese", "namezh"),
+        _words("中文名称 中文名 chinesename nameinchinese namezh"),
     ),
     FieldSpec(
         "org_type",
         _l("Type"),
         _ORG_TYPE,
-        (
-            "类型",
-            "单位类型",
-            "机构类型",
-            "组织类型",
-            "单位性质",
-            "机构性质",
-            "type",
-            "organisationtype",
-            "organizationtype",
-            "orgtype",
-            "stakeholdertype",
+        _words(
+            "类型 单位类型 机构类型 组织类型 单位性质 机构性质 type organisationtype "
+            "organizationtype orgtype stakeholdertype"
         ),
     ),
     FieldSpec(
-        "sector",
-        _l("Sector"),
-        _SECTOR,
-        ("行业", "所属行业", "领域", "行业领域", "sector", "industry"),
+        "sector", _l("Sector"), _SECTOR, _words("行业 所属行业 领域 行业领域 sector industry")
     ),
     FieldSpec(
         "ownership",
         _l("Ownership"),
         _OWNERSHIP,
-        ("所有制", "企业性质", "所有制性质", "所有制类型", "ownership", "ownershiptype"),
+        _words("所有制 企业性质 所有制性质 所有制类型 ownership ownershiptype"),
     ),
     FieldSpec(
         "size_band",
         _l("Size"),
         _size_band,
-        (
-            "规模",
-            "企业规模",
-            "员工人数",
-            "员工数",
-            "职工人数",
-            "人数",
-            "size",
-            "sizeband",
-            "employees",
-            "headcount",
-            "numberofemployees",
+        _words(
+            "规模 企业规模 员工人数 员工数 职工人数 人数 size sizeband employees headcount "
+            "numberofemployees"
         ),
     ),
     FieldSpec(
         "supply_chain_role",
         _l("Supply-chain role"),
         _SUPPLY_CHAIN,
-        ("供应链角色", "供应链地位", "供应链位置", "supplychainrole", "supplychain"),
+        _words("供应链角色 供应链地位 供应链位置 supplychainrole supplychain"),
     ),
     FieldSpec(
-        "province",
-        _l("Province"),
-        _text(60),
-        ("省份", "省", "所在省份", "province", "state", "region"),
+        "province", _l("Province"), _text(60), _words("省份 省 所在省份 province state region")
     ),
-    FieldSpec("city", _l("City"), _text(80), ("城市", "市", "所在城市", "所在地", "city")),
+    FieldSpec("city", _l("City"), _text(80), _words("城市 市 所在城市 所在地 city")),
     FieldSpec(
         "address",
         _l("Address"),
         _text(300),
-        (
-            "地址",
-            "详细地址",
-            "通讯地址",
-            "单位地址",
-            "公司地址",
-            "address",
-            "street",
-            "streetaddress",
-        ),
+        _words("地址 详细地址 通讯地址 单位地址 公司地址 address street streetaddress"),
     ),
     FieldSpec(
         "website",
         _l("Website"),
         _text(300),
-        ("网址", "网站", "官网", "主页", "website", "web", "url", "homepage", "webpage"),
+        _words("网址 网站 官网 主页 website web url homepage webpage"),
     ),
     FieldSpec("engagement_level", _l("Engagement level"), _ENGAGEMENT, _ENGAGEMENT_ALIASES),
     FieldSpec("influence", _l("Influence (1–5)"), _score, _INFLUENCE_ALIASES),
@@ -1126,158 +944,82 @@ PERSON_IMPORT_FIELDS = (
         "full_name",
         _l("Full name"),
         _text(200),
-        (
-            "姓名",
-            "名字",
-            "全名",
-            "联系人",
-            "联系人姓名",
-            "参会人",
-            "参会人员",
-            "参会者",
-            "学员姓名",
-            "与会者",
-            "name",
-            "fullname",
-            "contactname",
-            "displayname",
-            "participant",
-            "attendee",
+        _words(
+            "姓名 名字 全名 联系人 联系人姓名 参会人 参会人员 参会者 学员姓名 与会者 name "
+            "fullname contactname displayname participant attendee"
         ),
     ),
     FieldSpec(
         "chinese_name",
         _l("Chinese name"),
         _text(200),
-        ("中文名", "中文姓名", "中文名字", "汉字姓名", "chinesename", "namezh", "nameinchinese"),
+        _words("中文名 中文姓名 中文名字 汉字姓名 chinesename namezh nameinchinese"),
     ),
     FieldSpec(
-        "family_name",
-        _l("Family name"),
-        _text(80),
-        ("姓", "姓氏", "familyname", "lastname", "surname"),
+        "family_name", _l("Family name"), _text(80), _words("姓 姓氏 familyname lastname surname")
     ),
-    FieldSpec(
-        "given_name",
-        _l("Given name"),
-        _text(80),
-        ("名", "givenname", "firstname", "forename"),
-    ),
-    FieldSpec("gender", _l("Gender"), _GENDER, ("性别", "gender", "sex")),
+    FieldSpec("given_name", _l("Given name"), _text(80), _words("名 givenname firstname forename")),
+    FieldSpec("gender", _l("Gender"), _GENDER, _words("性别 gender sex")),
     FieldSpec(
         "organisation",
         _l("Organisation"),
         _text(200),
-        (
-            "单位",
-            "单位名称",
-            "工作单位",
-            "所在单位",
-            "公司",
-            "公司名称",
-            "企业",
-            "企业名称",
-            "机构",
-            "机构名称",
-            "组织",
-            "组织名称",
-            "organisation",
-            "organization",
-            "company",
-            "companyname",
-            "employer",
-            "organization1name",
-            "organizationname",
-            "organisationname",
-            "affiliation",
+        _words(
+            "单位 单位名称 工作单位 所在单位 公司 公司名称 企业 企业名称 机构 机构名称 组织 "
+            "组织名称 organisation organization company companyname employer "
+            "organization1name organizationname organisationname affiliation"
         ),
     ),
     FieldSpec(
         "job_title",
         _l("Job title"),
         _text(120),
-        (
-            "职务",
-            "职位",
-            "职称",
-            "岗位",
-            "头衔",
-            "jobtitle",
-            "position",
-            "organization1title",
-            "organizationtitle",
-            "occupation",
+        _words(
+            "职务 职位 职称 岗位 头衔 jobtitle position organization1title organizationtitle "
+            "occupation"
         ),
-        weak_aliases=("title",),
+        weak_aliases=_words("title"),
     ),
     FieldSpec(
         "email",
         _l("Email"),
         _email,
-        (
-            "邮箱",
-            "电子邮箱",
-            "电子邮件",
-            "邮件",
-            "邮箱地址",
-            "电子邮件地址",
-            "email",
-            "emailaddress",
-            "mail",
-            "email1value",
-            "email1",
-            "primaryemail",
+        _words(
+            "邮箱 电子邮箱 电子邮件 邮件 邮箱地址 电子邮件地址 email emailaddress mail "
+            "email1value email1 primaryemail"
         ),
     ),
     FieldSpec(
         "phone",
         _l("Phone"),
         _phone,
-        (
-            "手机",
-            "手机号",
-            "手机号码",
-            "移动电话",
-            "电话",
-            "联系电话",
-            "电话号码",
-            "联系方式",
-            "办公电话",
-            "mobile",
-            "mobilephone",
-            "mobilenumber",
-            "cellphone",
-            "cell",
-            "phone",
-            "phonenumber",
-            "telephone",
-            "tel",
-            "phone1value",
-            "primaryphone",
-            "businessphone",
-            "homephone",
+        # Mobile numbers first: a row with several phone columns takes the first filled one.
+        _words(
+            "手机 手机号 手机号码 移动电话 电话 联系电话 电话号码 联系方式 办公电话 mobile "
+            "mobilephone mobilenumber cellphone cell phone phonenumber telephone tel "
+            "phone1value primaryphone businessphone homephone"
         ),
     ),
     FieldSpec(
         "wechat_id",
         _l("WeChat ID"),
         _text(60),
-        ("微信", "微信号", "微信id", "wechat", "wechatid", "weixin", "wxid"),
+        _words("微信 微信号 微信id wechat wechatid weixin wxid"),
     ),
     FieldSpec(
         "preferred_language",
         _l("Preferred language"),
         _LANGUAGE,
-        ("语言", "首选语言", "偏好语言", "工作语言", "language", "preferredlanguage"),
+        _words("语言 首选语言 偏好语言 工作语言 language preferredlanguage"),
     ),
-    FieldSpec("consent", _l("Consent"), _CONSENT, ("同意", "数据同意", "同意情况", "consent")),
+    FieldSpec("consent", _l("Consent"), _CONSENT, _words("同意 数据同意 同意情况 consent")),
     FieldSpec(
         "consent_on",
         _l("Consent date"),
         _past_date,
-        ("同意日期", "同意时间", "consentdate", "consenton", "consentedon"),
+        _words("同意日期 同意时间 consentdate consenton consentedon"),
     ),
-    FieldSpec("consent_source", _l("Consent source"), _text(200), ("同意来源", "consentsource")),
+    FieldSpec("consent_source", _l("Consent source"), _text(200), _words("同意来源 consentsource")),
     FieldSpec("engagement_level", _l("Engagement level"), _ENGAGEMENT, _ENGAGEMENT_ALIASES),
     FieldSpec("influence", _l("Influence (1–5)"), _score, _INFLUENCE_ALIASES),
     FieldSpec("interest", _l("Interest (1–5)"), _score, _INTEREST_ALIASES),
@@ -1594,7 +1336,7 @@ def _name_of(stakeholder: Stakeholder) -> str:
 # --- Organisations ----------------------------------------------------------------------------
 
 
-def _build_organisation(values: dict[str, Any]) -> Built:
+def build_organisation(values: dict[str, Any]) -> Built:
     data = dict(values)
     name = data.pop("name", None)
     if name:
@@ -1617,7 +1359,7 @@ def _build_organisation(values: dict[str, Any]) -> Built:
     return Built(data, {}, display, " · ".join(p for p in parts if p), errors)
 
 
-def _organisation_keys(item: Built) -> set[str]:
+def organisation_keys(item: Built) -> set[str]:
     keys = {
         duplicates.organisation_key(item.data.get("display_name")),
         duplicates.organisation_key(item.data.get("chinese_name")),
@@ -1625,7 +1367,7 @@ def _organisation_keys(item: Built) -> set[str]:
     return {f"org:{k}" for k in keys if k}
 
 
-def _find_organisations(built: Sequence[Built]) -> list[list[Match]]:
+def find_organisations(built: Sequence[Built]) -> list[list[Match]]:
     keys = [
         [
             ("name", duplicates.organisation_key(b.data.get("display_name"))),
@@ -1654,7 +1396,7 @@ def _find_organisations(built: Sequence[Built]) -> list[list[Match]]:
     return results
 
 
-def _write_organisation(
+def write_organisation(
     writer: Writer, row: PreviewRow, action: str, target: Stakeholder | None
 ) -> Stakeholder:
     data = dict(row.data)
@@ -1685,7 +1427,7 @@ def _split_latin(name: str) -> tuple[str, str]:
     return parts[-1], " ".join(parts[:-1])
 
 
-def _build_person(values: dict[str, Any]) -> Built:
+def build_person(values: dict[str, Any]) -> Built:
     data = dict(values)
     full = data.pop("full_name", None)
     organisation = data.pop("organisation", None)
@@ -1732,7 +1474,7 @@ def _build_person(values: dict[str, Any]) -> Built:
     return Built(data, extra, name, " · ".join(p for p in parts if p), errors)
 
 
-def _person_keys(item: Built) -> set[str]:
+def person_keys(item: Built) -> set[str]:
     data = item.data
     name = duplicates.person_key(
         data.get("chinese_name"), data.get("family_name"), data.get("given_name")
@@ -1749,7 +1491,7 @@ def _person_keys(item: Built) -> set[str]:
     return {k for k in keys if k}
 
 
-def _find_people(built: Sequence[Built]) -> list[list[Match]]:
+def find_people(built: Sequence[Built]) -> list[list[Match]]:
     """The candidates of crm.services.duplicates.candidates_for_person, in batched queries.
 
     A match on the name alone is dropped when the row and the record both name an
@@ -1827,7 +1569,7 @@ def _current_employers(person: Person) -> list[tuple[str, set[str]]]:
     return employers
 
 
-def _write_person(
+def write_person(
     writer: Writer, row: PreviewRow, action: str, target: Stakeholder | None
 ) -> Stakeholder:
     data = dict(row.data)
@@ -1872,20 +1614,20 @@ KINDS: dict[str, Kind] = {
         model=Organisation,
         fields=ORGANISATION_IMPORT_FIELDS,
         required=("name", "display_name", "chinese_name"),
-        build=_build_organisation,
-        find=_find_organisations,
-        keys=_organisation_keys,
-        write=_write_organisation,
+        build=build_organisation,
+        find=find_organisations,
+        keys=organisation_keys,
+        write=write_organisation,
     ),
     ImportKind.people.value: Kind(
         name=ImportKind.people.value,
         model=Person,
         fields=PERSON_IMPORT_FIELDS,
         required=("full_name", "chinese_name", "family_name", "given_name"),
-        build=_build_person,
-        find=_find_people,
-        keys=_person_keys,
-        write=_write_person,
+        build=build_person,
+        find=find_people,
+        keys=person_keys,
+        write=write_person,
     ),
 }
 
@@ -1937,11 +1679,13 @@ class RowsRejected(InvalidInput):
 
 
 class Writer:
-    """State of one import's transaction, handed to `Kind.write`: the actor, and the
-    organisations found or created for people's rows (each looked up once)."""
+    """State of one import's transaction, handed to `Kind.write`: the actor, the options of
+    the import (an attendance sheet's activity), and the organisations found or created for
+    people's rows (each looked up once)."""
 
-    def __init__(self, actor: User) -> None:
+    def __init__(self, actor: User, options: Mapping[str, Any] | None = None) -> None:
         self.actor = actor
+        self.options = dict(options or {})
         self.organisations: dict[str, Organisation] = {}
         self.organisations_created: list[ReportLine] = []
 
@@ -2006,7 +1750,7 @@ def _plan(
     plan = []
     for row in preview.rows:
         if row.errors:
-            plan.append((row, "skip", None, None, "; ".join(row.errors)))
+            plan.append((row, "skip", None, None, " ".join(row.errors)))
             continue
         decision = decisions.get(row.number) or ""
         found = _DECISION.match(decision)
@@ -2056,24 +1800,26 @@ def _execute(
     skip_invalid: bool,
     dry_run: bool = False,
     before_commit: Callable[[ImportReport], None] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> Iterator[Progress | ImportReport]:
     """Check and plan now; return the generator that writes (see the module docstring)."""
     _require(actor)
     plan = _plan(
         preview, kind, decisions=decisions, on_duplicate=on_duplicate, skip_invalid=skip_invalid
     )
-    return _write(plan, kind, actor=actor, dry_run=dry_run, before_commit=before_commit)
+    return _write(
+        plan, kind, writer=Writer(actor, options), dry_run=dry_run, before_commit=before_commit
+    )
 
 
 def _write(
     plan: list[tuple[PreviewRow, str, int | None, int | None, str]],
     kind: Kind,
     *,
-    actor: User,
+    writer: Writer,
     dry_run: bool,
     before_commit: Callable[[ImportReport], None] | None,
 ) -> Iterator[Progress | ImportReport]:
-    writer = Writer(actor)
     written: dict[int, Stakeholder] = {}
     created: list[ReportLine] = []
     updated: list[ReportLine] = []
@@ -2175,6 +1921,7 @@ def run(
     skip_invalid: bool = False,
     dry_run: bool = False,
     progress: Callable[[Progress], None] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> ImportReport:
     """Import a table without staging it (the CLI): guessed mapping, one decision for all.
 
@@ -2194,6 +1941,7 @@ def run(
         on_duplicate=DuplicateAction(on_duplicate),
         skip_invalid=skip_invalid,
         dry_run=dry_run,
+        options=options,
     )
     return finish(steps, progress=progress)
 
@@ -2287,10 +2035,12 @@ def stage(
     filename: str,
     actor: User,
     on_duplicate: DuplicateAction | str = DuplicateAction.skip,
+    options: Mapping[str, Any] | None = None,
 ) -> ImportBatch:
     """Keep a parsed file with its guessed mapping and preview, for review; commits.
 
     Coordinators and up (PermissionDenied otherwise). The batch belongs to `actor`.
+    `options` (JSON-safe) reach the kind's `write` through `Writer.options` at commit.
     """
     _require(actor)
     kind = get_kind(kind)
@@ -2300,6 +2050,7 @@ def stage(
         **table.source,
         "header_row": table.header_row,
         "cell_errors": [[r, c, m] for (r, c), m in table.cell_errors.items()],
+        "options": dict(options or {}),
     }
     batch = ImportBatch(
         kind=ImportKind(kind.name),
@@ -2478,6 +2229,7 @@ def commit_steps(
         on_duplicate=default,
         skip_invalid=skip_invalid,
         before_commit=mark_committed,
+        options=(batch.source or {}).get("options"),
     )
 
 

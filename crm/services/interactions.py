@@ -406,8 +406,14 @@ def _day_start(day: date, *, plus_days: int = 0) -> datetime:
 
 
 def list_interactions(criteria: Criteria, *, page: int = 1, per_page: int = 50) -> Pagination:
+    return db.paginate(listing(criteria), page=page, per_page=per_page, error_out=False, count=True)
+
+
+def listing(criteria: Criteria) -> sa.Select[Any]:
+    """The interactions of the list page in its order, with the people around them loaded:
+    the list pages through it, the exports read all of it."""
     column = SORTS.get(criteria.sort, Interaction.occurred_at)
-    stmt = (
+    return (
         filtered(criteria)
         .options(
             selectinload(Interaction.stakeholders),
@@ -417,7 +423,6 @@ def list_interactions(criteria: Criteria, *, page: int = 1, per_page: int = 50) 
         )
         .order_by(column.desc() if criteria.descending else column.asc(), Interaction.id.desc())
     )
-    return db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
 
 
 def last_contacted(stakeholder_ids: Sequence[int]) -> dict[int, datetime]:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.access import Permission, can
@@ -126,6 +126,8 @@ class OrganisationCriteria:
     owner_id: int | None = None
     sort: str = "name"
     descending: bool = False
+    influence: int | None = None
+    interest: int | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,9 @@ class PersonCriteria:
     owner_id: int | None = None
     sort: str = "name"
     descending: bool = False
+    influence: int | None = None
+    interest: int | None = None
+    sector: str = ""  # of an organisation they currently work for
 
 
 ORGANISATION_SORTS: dict[str, Any] = {
@@ -200,11 +205,27 @@ def list_organisations(
     criteria: OrganisationCriteria, *, page: int = 1, per_page: int = 50
 ) -> Pagination:
     """A page of live organisations matching the criteria, with owner and tags loaded."""
-    stmt = (
-        sa.select(Organisation)
-        .where(Organisation.deleted_at.is_(None))
-        .options(joinedload(Organisation.owner), selectinload(Organisation.tags))
+    stmt = organisations_listing(criteria)
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
+
+
+def organisations_listing(criteria: OrganisationCriteria) -> sa.Select[tuple[Organisation]]:
+    """The organisations of the list page in its order, with owner and tags loaded: the
+    list pages through it, the exports read all of it."""
+    stmt = organisations_query(criteria).options(
+        joinedload(Organisation.owner), selectinload(Organisation.tags)
     )
+    column = ORGANISATION_SORTS.get(criteria.sort, Organisation.sort_name)
+    return _ordered(stmt, column, descending=criteria.descending, tiebreak=Organisation.id)
+
+
+def organisations_query(criteria: OrganisationCriteria) -> sa.Select[tuple[Organisation]]:
+    """Live organisations matching the criteria, without order or loading options."""
+    stmt = sa.select(Organisation).where(Organisation.deleted_at.is_(None))
+    if criteria.influence:
+        stmt = stmt.where(Organisation.influence == criteria.influence)
+    if criteria.interest:
+        stmt = stmt.where(Organisation.interest == criteria.interest)
     if criteria.q:
         stmt = stmt.where(_text_filter(Organisation, criteria.q))
     if criteria.org_type:
@@ -219,9 +240,7 @@ def list_organisations(
         stmt = stmt.where(Organisation.owner_id == criteria.owner_id)
     if criteria.tag:
         stmt = stmt.where(Organisation.tags.any(Tag.name == criteria.tag))
-    column = ORGANISATION_SORTS.get(criteria.sort, Organisation.sort_name)
-    stmt = _ordered(stmt, column, descending=criteria.descending, tiebreak=Organisation.id)
-    return db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
+    return stmt
 
 
 def people_query(criteria: PersonCriteria) -> sa.Select[tuple[Person]]:
@@ -253,6 +272,25 @@ def people_query(criteria: PersonCriteria) -> sa.Select[tuple[Person]]:
         )
     if criteria.gender:
         stmt = stmt.where(Person.gender == criteria.gender)
+    if criteria.influence:
+        stmt = stmt.where(Person.influence == criteria.influence)
+    if criteria.interest:
+        stmt = stmt.where(Person.interest == criteria.interest)
+    if criteria.sector:
+        # The organisation needs an alias: it is a stakeholder, like the person outside.
+        employer = aliased(Organisation, flat=True)
+        stmt = stmt.where(
+            Person.id.in_(
+                sa.select(Affiliation.person_id)
+                .join(employer, employer.id == Affiliation.organisation_id)
+                .where(
+                    Affiliation.end_on.is_(None),
+                    Affiliation.deleted_at.is_(None),
+                    employer.deleted_at.is_(None),
+                    employer.sector == criteria.sector,
+                )
+            )
+        )
     if criteria.engagement_level:
         stmt = stmt.where(Person.engagement_level == criteria.engagement_level)
     if criteria.owner_id:
@@ -264,14 +302,19 @@ def people_query(criteria: PersonCriteria) -> sa.Select[tuple[Person]]:
 
 def list_people(criteria: PersonCriteria, *, page: int = 1, per_page: int = 50) -> Pagination:
     """A page of live people matching the criteria, with current employers loaded."""
+    stmt = people_listing(criteria)
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
+
+
+def people_listing(criteria: PersonCriteria) -> sa.Select[tuple[Person]]:
+    """The people of the list page in its order, with owner, tags and positions loaded."""
     stmt = people_query(criteria).options(
         joinedload(Person.owner),
         selectinload(Person.tags),
         selectinload(Person.affiliations).joinedload(Affiliation.organisation),
     )
     column = PERSON_SORTS.get(criteria.sort, Person.sort_name)
-    stmt = _ordered(stmt, column, descending=criteria.descending, tiebreak=Person.id)
-    return db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
+    return _ordered(stmt, column, descending=criteria.descending, tiebreak=Person.id)
 
 
 @dataclass(frozen=True)
@@ -504,6 +547,7 @@ def _insert(model: type[S], data: Mapping[str, Any], allowed: Sequence[str], act
     stakeholder.engagement_level = EngagementLevel.unaware
     stakeholder.influence = 3
     stakeholder.interest = 3
+    stakeholder.tags = []  # a new record has none: no query to find out when audited
     _apply(stakeholder, data, allowed)
     derive(stakeholder)
     _check(stakeholder)

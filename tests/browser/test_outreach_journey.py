@@ -4,7 +4,8 @@ timeline shows both."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Page, expect
 
@@ -23,9 +24,12 @@ def test_coordinator_logs_a_meeting_and_the_member_completes_the_follow_up(
     coordinator = make_user("coordinator", name="Li Na")
     member = make_user("member", name="Zhang Wei")
     make_person(family_name="Wang", given_name="Fang", chinese_name="王芳", job_title="HR Director")
-    make_organisation(display_name="Dongguan Harmony Garments Co., Ltd.",
-                      chinese_name="东莞和谐服装有限公司", sector="textile")
-    due = (date.today() + timedelta(days=1)).isoformat()
+    make_organisation(
+        display_name="Dongguan Harmony Garments Co., Ltd.",
+        chinese_name="东莞和谐服装有限公司",
+        sector="textile",
+    )
+    due = (datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)).isoformat()
 
     log_in(coordinator)
     page.get_by_role("link", name="Log an interaction").first.click()

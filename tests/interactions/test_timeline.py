@@ -109,11 +109,11 @@ def test_lists_show_last_contact_and_next_follow_up_and_sort_by_them(
             actor=me,
         )
     page = client.get("/organisations?sort=last_contact&dir=desc").get_data(as_text=True)
-    order = re.findall(r"(Quiet|Recent|Older) Co</span>", page)
+    order = re.findall(r">(Quiet|Recent|Older) Co</a>", page)
     assert order == ["Recent", "Older", "Quiet"]  # never contacted last
     rows = {
         name: row
-        for name, row in re.findall(r"(Quiet|Recent|Older) Co</span>(.*?)</tr>", page, flags=re.S)
+        for name, row in re.findall(r">(Quiet|Recent|Older) Co</a>(.*?)</tr>", page, flags=re.S)
     }
     assert "Mar 10, 2026" in rows["Recent"] and "Dec 1, 2025" in rows["Older"]
     assert 'text-danger fw-semibold">Jan 1, 2020' in rows["Older"]

@@ -76,7 +76,7 @@ def test_list_filters_and_sorts(login_as, make_organisation):
     page = client.get("/organisations?type=government").get_data(as_text=True)
     assert "Gamma Ministry" in page and "Alpha Textiles" not in page
     page = client.get("/organisations?sort=name&dir=desc").get_data(as_text=True)
-    names = re.findall(r"(Alpha Textiles|Beta Electronics|Gamma Ministry)</span>", page)
+    names = re.findall(r">(Alpha Textiles|Beta Electronics|Gamma Ministry)</a>", page)
     assert names == ["Gamma Ministry", "Beta Electronics", "Alpha Textiles"]
 
 

@@ -7,11 +7,12 @@ from flask_login import current_user
 from crm.access import Permission, permission_required
 from crm.blueprints.follow_ups import bp
 from crm.blueprints.follow_ups.forms import CompleteForm, FollowUpForm, ReassignForm
+from crm.blueprints.reports import downloads
 from crm.blueprints.stakeholders.helpers import attach_error, list_args
 from crm.extensions import db
 from crm.forms import id_choices, local_timezone
-from crm.models import Activity, FollowUpStatus
-from crm.services import follow_ups, mail, stakeholders
+from crm.models import Activity, FollowUpStatus, label
+from crm.services import exports, follow_ups, mail, stakeholders
 from crm.services.errors import ServiceError
 
 
@@ -52,6 +53,12 @@ def index():
         sort=args.sort(follow_ups.SORTS, default="due"),
         descending=args.descending(),
     )
+    fmt = downloads.requested_format()
+    if fmt:
+        stmt = follow_ups.listing(criteria, today=today())
+        downloads.check_personal("follow-ups", stmt, fmt, request.args.to_dict())
+        sheet = exports.Sheet(_("Follow-ups"), _export_columns(), exports.iterate(stmt))
+        return downloads.send(fmt, "follow-ups", [sheet])
     page = follow_ups.search(criteria, today=today(), page=args.page(), per_page=args.per_page())
     return render_template(
         "follow_ups/index.html",
@@ -214,3 +221,22 @@ def reassign(follow_up_id: int):
     else:
         flash(_("Choose a colleague."), "danger")
     return redirect(_back(follow_up_id))
+
+
+def _export_columns() -> list[exports.Column]:
+    """The follow-up list as a file (it names people: coordinators and up, recorded)."""
+    Col = exports.Column
+    return [
+        Col(_("Title"), lambda f: f.title, width=40),
+        Col(_("Status"), lambda f: label(f.status), width=12),
+        Col(_("Priority"), lambda f: label(f.priority), width=10),
+        Col(_("Due on"), lambda f: f.due_on, "date"),
+        Col(_("Assignee"), lambda f: f.assignee.name, width=20),
+        Col(_("Stakeholder"), lambda f: f.stakeholder.display_name if f.stakeholder else None),
+        Col(_("Activity"), lambda f: f.activity.title if f.activity else None, width=30),
+        Col(_("Details"), lambda f: f.details, width=50),
+        Col(_("Created"), lambda f: f.created_at, "datetime"),
+        Col(_("Created by"), lambda f: f.creator.name if f.creator else None, width=20),
+        Col(_("Completed"), lambda f: f.completed_at, "datetime"),
+        Col(_("Completion note"), lambda f: f.completion_note, width=40),
+    ]

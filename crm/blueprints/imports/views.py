@@ -244,6 +244,7 @@ def _stream(
 ) -> Iterator[str]:
     """The import as NDJSON lines. It runs after the view has returned, when Flask has
     already closed the view's database session, so it loads the batch and the user again."""
+    steps = None
     try:
         actor = db.session.get(User, actor_id)
         steps = imports.commit_steps(
@@ -260,6 +261,9 @@ def _stream(
                 yield _line(redirect=report_url)
     except ServiceError as err:
         yield _line(error=str(err))
+    finally:
+        if steps is not None:
+            steps.close()  # a client that went away: the import rolls back now
 
 
 @bp.route("/<int:batch_id>/commit", methods=["POST"])

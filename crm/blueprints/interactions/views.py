@@ -5,11 +5,12 @@ from flask_login import current_user
 from crm.access import Permission, permission_required
 from crm.blueprints.interactions import bp
 from crm.blueprints.interactions.forms import InteractionForm
+from crm.blueprints.reports import downloads
 from crm.blueprints.stakeholders.helpers import attach_error, list_args
 from crm.extensions import db
 from crm.forms import id_choices, local_timezone
-from crm.models import Activity, Channel, OrgType, Sector, StakeholderKind
-from crm.services import accounts, follow_ups, interactions, mail, stakeholders
+from crm.models import Activity, Channel, Interaction, OrgType, Sector, StakeholderKind, User, label
+from crm.services import accounts, exports, follow_ups, interactions, mail, stakeholders
 from crm.services.errors import Conflict, PermissionDenied, ServiceError
 
 
@@ -65,6 +66,14 @@ def index():
         sort=args.sort(interactions.SORTS, default="when"),
         descending=args.text("dir") != "asc",
     )
+    fmt = downloads.requested_format()
+    if fmt:
+        downloads.check_personal(
+            "interactions", interactions.filtered(criteria), fmt, request.args.to_dict()
+        )
+        rows = exports.iterate(interactions.listing(criteria))
+        sheet = exports.Sheet(_("Interactions"), _export_columns(current_user), rows)
+        return downloads.send(fmt, "interactions", [sheet])
     page = interactions.list_interactions(criteria, page=args.page(), per_page=args.per_page())
     return render_template(
         "interactions/index.html",
@@ -183,3 +192,31 @@ def delete(interaction_id: int):
         flash(_("Interaction moved to the trash."), "success")
         return redirect(url_for(".index"))
     return render_template("interactions/delete.html", interaction=interaction)
+
+
+def _export_columns(user: User) -> list[exports.Column]:
+    """The outreach log as a file. A confidential interaction keeps its subject, summary and
+    outcome out of the file unless `user` may read them, as on the page."""
+    Col = exports.Column
+    viewer = user._get_current_object() if hasattr(user, "_get_current_object") else user
+
+    def seen(i: Interaction, value: str | None) -> str | None:
+        return value if interactions.can_see_details(i, viewer) else None
+
+    return [
+        Col(_("When"), lambda i: i.occurred_at, "datetime"),
+        Col(_("Channel"), lambda i: label(i.channel), width=12),
+        Col(_("Direction"), lambda i: label(i.direction), width=10),
+        Col(
+            _("Subject"),
+            lambda i: i.subject if seen(i, i.subject) else _("Confidential interaction"),
+            width=40,
+        ),
+        Col(_("With"), lambda i: ", ".join(s.display_name for s in i.stakeholders), width=40),
+        Col(_("Staff present"), lambda i: ", ".join(u.name for u in i.staff), width=24),
+        Col(_("Activity"), lambda i: i.activity.title if i.activity else None, width=30),
+        Col(_("Summary"), lambda i: seen(i, i.summary), width=60),
+        Col(_("Outcome"), lambda i: seen(i, i.outcome), width=40),
+        Col(_("Confidential"), lambda i: i.is_confidential, width=12),
+        Col(_("Logged by"), lambda i: i.logged_by.name if i.logged_by else None, width=20),
+    ]

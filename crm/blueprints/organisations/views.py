@@ -7,6 +7,7 @@ from flask_login import current_user
 from crm.access import Permission, permission_required
 from crm.blueprints.organisations import bp
 from crm.blueprints.organisations.forms import OrganisationForm
+from crm.blueprints.reports import downloads
 from crm.blueprints.stakeholders.forms import RelationshipForm
 from crm.blueprints.stakeholders.helpers import (
     attach_error,
@@ -15,8 +16,16 @@ from crm.blueprints.stakeholders.helpers import (
     relationship_form,
 )
 from crm.forms import id_choices, local_timezone
-from crm.models import EngagementLevel, Organisation, OrgType, Sector
-from crm.services import accounts, duplicates, interactions, stakeholders, timeline
+from crm.models import EngagementLevel, Organisation, OrgType, Sector, label
+from crm.services import (
+    accounts,
+    activities,
+    duplicates,
+    exports,
+    interactions,
+    stakeholders,
+    timeline,
+)
 from crm.services.errors import Conflict, ServiceError
 
 
@@ -42,7 +51,14 @@ def index():
         owner_id=args.integer("owner"),
         sort=args.sort(stakeholders.ORGANISATION_SORTS),
         descending=args.descending(),
+        influence=args.rating("influence"),
+        interest=args.rating("interest"),
     )
+    fmt = downloads.requested_format()
+    if fmt:
+        rows = exports.iterate(stakeholders.organisations_listing(criteria))
+        sheet = exports.Sheet(_("Organisations"), _export_columns(), rows)
+        return downloads.send(fmt, "organisations", [sheet])
     page = stakeholders.list_organisations(criteria, page=args.page(), per_page=args.per_page())
     return render_template(
         "organisations/index.html",
@@ -93,6 +109,7 @@ def render_detail(
         relationships=stakeholders.relationships_of(organisation),
         relationship_form=relationship or relationship_form(organisation),
         timeline=timeline.timeline(organisation, page=list_args().page()),
+        activity_list=activities.for_organisation(organisation),
         can_see=lambda i: interactions.can_see_details(i, current_user),
     ), status
 
@@ -138,3 +155,26 @@ def delete(organisation_id: int):
         stakeholder=organisation,
         cancel_url=url_for(".detail", organisation_id=organisation.id),
     )
+
+
+def _export_columns() -> list[exports.Column]:
+    """The organisation list as a file: the columns of the page and the record's details."""
+    Col = exports.Column
+    return [
+        Col(_("Name"), lambda o: o.display_name, width=40),
+        Col(_("Chinese name"), lambda o: o.chinese_name, width=30),
+        Col(_("Type"), lambda o: label(o.org_type), width=20),
+        Col(_("Sector"), lambda o: label(o.sector), width=20),
+        Col(_("Ownership"), lambda o: label(o.ownership), width=16),
+        Col(_("Size"), lambda o: label(o.size_band), width=16),
+        Col(_("Supply-chain role"), lambda o: label(o.supply_chain_role), width=18),
+        Col(_("Province"), lambda o: o.province, width=14),
+        Col(_("City"), lambda o: o.city, width=14),
+        Col(_("Website"), lambda o: o.website, width=30),
+        Col(_("Engagement level"), lambda o: label(o.engagement_level), width=14),
+        Col(_("Influence"), lambda o: o.influence, "int"),
+        Col(_("Interest"), lambda o: o.interest, "int"),
+        Col(_("Owner"), lambda o: o.owner.name if o.owner else None, width=20),
+        Col(_("Tags"), lambda o: ", ".join(t.name for t in o.tags), width=24),
+        Col(_("Updated"), lambda o: o.updated_at, "datetime"),
+    ]

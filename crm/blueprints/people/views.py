@@ -17,6 +17,7 @@ from flask_login import current_user
 from crm.access import Permission, permission_required
 from crm.blueprints.people import bp
 from crm.blueprints.people.forms import PersonForm
+from crm.blueprints.reports import downloads
 from crm.blueprints.stakeholders.forms import AffiliationForm, RelationshipForm
 from crm.blueprints.stakeholders.helpers import (
     affiliation_form,
@@ -26,8 +27,17 @@ from crm.blueprints.stakeholders.helpers import (
     relationship_form,
 )
 from crm.forms import id_choices, local_timezone
-from crm.models import EngagementLevel, Gender, Person
-from crm.services import accounts, contacts, duplicates, interactions, stakeholders, timeline
+from crm.models import EngagementLevel, Gender, Person, Sector, label
+from crm.services import (
+    accounts,
+    activities,
+    contacts,
+    duplicates,
+    exports,
+    interactions,
+    stakeholders,
+    timeline,
+)
 from crm.services.errors import Conflict, ServiceError
 
 
@@ -49,7 +59,18 @@ def index():
         owner_id=args.integer("owner"),
         sort=args.sort(stakeholders.PERSON_SORTS),
         descending=args.descending(),
+        influence=args.rating("influence"),
+        interest=args.rating("interest"),
+        sector=args.choice("sector", Sector),
     )
+    fmt = downloads.requested_format()
+    if fmt:
+        downloads.check_personal(
+            "people", stakeholders.people_query(criteria), fmt, request.args.to_dict()
+        )
+        rows = exports.iterate(stakeholders.people_listing(criteria))
+        sheet = exports.Sheet(_("People"), _export_columns(), rows)
+        return downloads.send(fmt, "people", [sheet])
     page = stakeholders.list_people(criteria, page=args.page(), per_page=args.per_page())
     return render_template(
         "people/index.html",
@@ -104,6 +125,7 @@ def render_detail(
         relationship_form=relationship or relationship_form(person),
         affiliation_form=affiliation_form(person, affiliation),
         timeline=timeline.timeline(person, page=list_args().page()),
+        activity_list=activities.for_person(person),
         can_see=lambda i: interactions.can_see_details(i, current_user),
     ), status
 
@@ -191,3 +213,36 @@ def export_vcards():
     body = stream_with_context(chunk.encode("utf-8") for chunk in chunks)
     day = to_user_timezone(datetime.now(UTC)).date().isoformat()
     return _download(body, _("people-%(day)s.vcf", day=day), f"people-{day}.vcf")
+
+
+def _employers(person: Person) -> str:
+    return ", ".join(
+        a.organisation.display_name
+        for a in person.affiliations
+        if a.end_on is None and a.deleted_at is None and a.organisation.deleted_at is None
+    )
+
+
+def _export_columns() -> list[exports.Column]:
+    """The people list as a file (personal data: coordinators and up, recorded)."""
+    Col = exports.Column
+    return [
+        Col(_("Name"), lambda p: p.display_name, width=28),
+        Col(_("Chinese name"), lambda p: p.chinese_name, width=16),
+        Col(_("Family name"), lambda p: p.family_name, width=16),
+        Col(_("Given name"), lambda p: p.given_name, width=16),
+        Col(_("Gender"), lambda p: label(p.gender), width=12),
+        Col(_("Job title"), lambda p: p.job_title, width=24),
+        Col(_("Organisation"), _employers, width=36),
+        Col(_("Email"), lambda p: exports.contact_detail(p, p.email), width=30),
+        Col(_("Phone"), lambda p: exports.contact_detail(p, p.phone), width=18),
+        Col(_("WeChat ID"), lambda p: exports.contact_detail(p, p.wechat_id), width=18),
+        Col(_("Preferred language"), lambda p: label(p.preferred_language), width=12),
+        Col(_("Consent"), lambda p: label(p.consent), width=12),
+        Col(_("Engagement level"), lambda p: label(p.engagement_level), width=14),
+        Col(_("Influence"), lambda p: p.influence, "int"),
+        Col(_("Interest"), lambda p: p.interest, "int"),
+        Col(_("Owner"), lambda p: p.owner.name if p.owner else None, width=20),
+        Col(_("Tags"), lambda p: ", ".join(t.name for t in p.tags), width=24),
+        Col(_("Updated"), lambda p: p.updated_at, "datetime"),
+    ]

@@ -34,6 +34,11 @@ class ListArgs:
         value = self.text(name)
         return int(value) if value.isdigit() and len(value) < 10 else None
 
+    def rating(self, name: str) -> int | None:
+        """An influence or interest score, 1 to 5, or None for anything else."""
+        value = self.integer(name)
+        return value if value is not None and 1 <= value <= 5 else None
+
     def page(self) -> int:
         value = self.integer("page")
         return max(1, min(value or 1, 100_000))

@@ -1,0 +1,231 @@
+"""Server-side SVG charts of the engagement report (pygal), readable offline and in print.
+
+Every chart has a title, axis titles, and a text alternative: the SVG carries `role="img"`,
+its <title> and a <desc> that summarises it, and the page shows the same figures in a table
+next to it. `js=[]` keeps pygal from linking its tooltip script from the internet; the
+configuration script it still inlines is removed too, since nothing uses it.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from crm.blueprints.reports._pygal import Style, pygal
+from crm.models import Channel, EngagementLevel, label
+from crm.services import reports
+
+FONT = '"Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "Helvetica Neue", Arial, sans-serif'
+# Colour-blind-safe qualitative palette (Okabe–Ito), then greys.
+PALETTE = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#56B4E9",
+    "#D55E00",
+    "#F0E442",
+    "#000000",
+    "#999999",
+    "#666666",
+)
+# The engagement level colours of the badges (static/css/app.css).
+LEVEL_COLOURS = {
+    EngagementLevel.unaware.value: "#adb5bd",
+    EngagementLevel.aware.value: "#8fb3d9",
+    EngagementLevel.engaged.value: "#2a6fa8",
+    EngagementLevel.committed.value: "#1b7a50",
+    EngagementLevel.champion.value: "#f0b429",
+}
+
+
+def _style(colours: tuple[str, ...] = PALETTE) -> Style:
+    return Style(
+        font_family=FONT,
+        background="#ffffff",
+        plot_background="#ffffff",
+        foreground="#212529",
+        foreground_strong="#212529",
+        foreground_subtle="#6c757d",
+        colors=colours,
+        title_font_size=18,
+        label_font_size=13,
+        major_label_font_size=13,
+        legend_font_size=13,
+        value_font_size=12,
+        tooltip_font_size=12,
+    )
+
+
+@dataclass(frozen=True)
+class Chart:
+    key: str
+    title: str
+    description: str
+    svg: Markup
+
+
+def _config(title: str, x_title: str, y_title: str, **extra: object) -> dict[str, object]:
+    return {
+        "js": [],
+        "title": title,
+        "x_title": x_title,
+        "y_title": y_title,
+        "disable_xml_declaration": True,
+        "width": 800,
+        "height": 420,
+        # One row of legend entries under the plot (pygal misplaces a second row).
+        "legend_at_bottom": True,
+        "truncate_legend": 24,
+        "print_values": False,
+        "show_y_guides": True,
+        "min_scale": 1,
+        "max_scale": 8,
+        "margin": 12,
+        "style": _style(),
+        "no_data_text": _("No data for this period"),
+        **extra,
+    }
+
+
+def _render(chart: pygal.graph.graph.Graph, key: str, title: str, description: str) -> Chart:
+    """The chart as inline SVG markup with an accessible title and description."""
+    root = chart.render_tree()
+    for parent in list(root.iter()):
+        for child in list(parent):
+            if child.tag == "script":
+                parent.remove(child)
+    title_id, desc_id = f"{key}-title", f"{key}-desc"
+    original_id = root.get("id", "")
+    root.set("id", f"chart-{key}")
+    root.set("role", "img")
+    root.set("aria-labelledby", f"{title_id} {desc_id}")
+    root.set("preserveAspectRatio", "xMidYMid meet")
+    root.attrib.pop("width", None)
+    root.attrib.pop("height", None)
+    existing = next((c for c in root if c.tag == "title"), None)
+    if existing is None:
+        existing = ET.Element("title")
+        root.insert(0, existing)
+    existing.text = title
+    existing.set("id", title_id)
+    desc = ET.Element("desc", {"id": desc_id})
+    desc.text = description
+    root.insert(list(root).index(existing) + 1, desc)
+    # pygal scopes its CSS to the svg's id: keep the selectors matching the new id.
+    for style in root.iter("style"):
+        if style.text:
+            style.text = style.text.replace(f"#{original_id}", f"#chart-{key}")
+    return Chart(key, title, description, Markup(ET.tostring(root, encoding="unicode")))
+
+
+def _months(report: reports.EngagementReport) -> list[str]:
+    return [month.strftime("%Y-%m") for month in report.period.months]
+
+
+def interactions_by_channel(report: reports.EngagementReport) -> Chart:
+    title = _("Interactions per month by channel")
+    chart = pygal.StackedBar(**_config(title, _("Month"), _("Interactions")))
+    chart.x_labels = _months(report)
+    for i, channel in enumerate(report.channels):
+        chart.add(label(Channel(channel)), [row.counts[i] for row in report.by_channel])
+    description = _(
+        "Stacked bar chart: %(total)d interactions from %(start)s to %(end)s, per month, "
+        "split by channel. The table below gives the figures.",
+        total=report.interactions,
+        start=report.period.start.isoformat(),
+        end=report.period.end.isoformat(),
+    )
+    return _render(chart, "interactions-by-channel", title, description)
+
+
+def interactions_by_sector(report: reports.EngagementReport) -> Chart:
+    title = _("Interactions per month by sector")
+    chart = pygal.Bar(**_config(title, _("Month"), _("Interactions")))
+    chart.x_labels = _months(report)
+    for i, sector in enumerate(report.sectors):
+        chart.add(reports.sector_label(sector), [row.counts[i] for row in report.by_sector])
+    description = _(
+        "Bar chart: interactions per month from %(start)s to %(end)s, one bar per sector. "
+        "The table below gives the figures.",
+        start=report.period.start.isoformat(),
+        end=report.period.end.isoformat(),
+    )
+    return _render(chart, "interactions-by-sector", title, description)
+
+
+def engaged_by_type(report: reports.EngagementReport) -> Chart:
+    title = _("Stakeholders engaged by type")
+    chart = pygal.HorizontalBar(
+        # A horizontal chart: the value axis is at the bottom, the types on the left.
+        **_config(title, _("Stakeholders"), _("Stakeholder type"), height=380)
+    )
+    rows = report.engaged_by_type
+    chart.x_labels = [reports.type_label(r.key) for r in rows]
+    chart.add(_("Engaged in the period"), [r.engaged for r in rows])
+    chart.add(_("All"), [r.total for r in rows])
+    description = _(
+        "Horizontal bar chart: %(engaged)d of %(total)d stakeholders engaged, by type. "
+        "The table below gives the figures.",
+        engaged=report.engaged.engaged,
+        total=report.engaged.total,
+    )
+    return _render(chart, "engaged-by-type", title, description)
+
+
+def levels(report: reports.EngagementReport) -> Chart:
+    title = _("Engagement levels now")
+    colours = tuple(LEVEL_COLOURS[level] for level, _n in report.levels.now)
+    chart = pygal.Bar(
+        **_config(title, _("Engagement level"), _("Stakeholders"), style=_style(colours))
+    )
+    chart.x_labels = [label(EngagementLevel(level)) for level, _n in report.levels.now]
+    for i, (level, n) in enumerate(report.levels.now):
+        values: list[int | None] = [None] * len(report.levels.now)
+        values[i] = n
+        chart.add(label(EngagementLevel(level)), values)
+    description = _(
+        "Bar chart: %(total)d stakeholders by engagement level; %(up)d moved up and %(down)d "
+        "moved down in the period. The table below gives the figures.",
+        total=report.levels.total,
+        up=report.levels.moved_up,
+        down=report.levels.moved_down,
+    )
+    return _render(chart, "levels", title, description)
+
+
+def participants_by_sex(report: reports.EngagementReport) -> Chart:
+    title = _("Participants by sex")
+    acts = report.activities
+    chart = pygal.StackedBar(**_config(title, _("Sex"), _("Participants")))
+    chart.x_labels = [_("Women"), _("Men"), _("Other"), _("Not stated")]
+    chart.add(
+        _("Named"), [acts.named_women, acts.named_men, acts.named_other, acts.named_undisclosed]
+    )
+    chart.add(
+        _("Unnamed (sign-in sheets)"),
+        [acts.unnamed_women, acts.unnamed_men, 0, acts.unnamed_unspecified],
+    )
+    share = reports.percent(acts.share_of_women)
+    description = _(
+        "Stacked bar chart: %(total)d participants in %(held)d activities held, by sex, named "
+        "and unnamed; women are %(share)s%% of them. The table below gives the figures.",
+        total=acts.participants,
+        held=acts.held_total,
+        share="—" if share is None else f"{share:.1f}",
+    )
+    return _render(chart, "participants-by-sex", title, description)
+
+
+def all_charts(report: reports.EngagementReport) -> dict[str, Chart]:
+    """The charts by the key of the table that holds their figures."""
+    return {
+        "interactions_by_channel": interactions_by_channel(report),
+        "interactions_by_sector": interactions_by_sector(report),
+        "engaged_by_type": engaged_by_type(report),
+        "levels": levels(report),
+        "participants_by_sex": participants_by_sex(report),
+    }

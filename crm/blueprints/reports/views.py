@@ -1,0 +1,208 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from flask import abort, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from crm.access import Permission, can
+from crm.blueprints.reports import bp, charts, downloads
+from crm.forms import local_timezone
+from crm.services import exports, reports
+from crm.services.errors import InvalidInput, ServiceError
+
+# The page lists this many high-influence stakeholders not contacted; the export has all.
+PAGE_LIMIT = 25
+MAX_TEXT = 40
+
+
+def today() -> date:
+    """Today in the programme's time zone: "this quarter" follows the local calendar."""
+    return datetime.now(local_timezone()).date()
+
+
+@dataclass
+class Query:
+    """The report's query string, read defensively: what was typed is kept for the form."""
+
+    start: date
+    end: date
+    start_text: str
+    end_text: str
+    sector: str = ""
+    stakeholder_type: str = ""
+    errors: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+    def args(self, **more: Any) -> dict[str, Any]:
+        """Query parameters that reproduce this report (for export and preset links)."""
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "sector": self.sector or None,
+            "type": self.stakeholder_type or None,
+            **more,
+        }
+
+    def filters(self) -> dict[str, str]:
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "sector": self.sector,
+            "type": self.stakeholder_type,
+        }
+
+
+def _date(name: str, default: date, errors: list[str]) -> tuple[date, str]:
+    text = (request.args.get(name) or "").strip()[:MAX_TEXT]
+    if not text:
+        return default, default.isoformat()
+    try:
+        return date.fromisoformat(text), text
+    except ValueError:
+        errors.append(_("“%(value)s” is not a date: use the form 2026-03-31.", value=text))
+        return default, text
+
+
+def read_query(day: date) -> Query:
+    """Dates default to this quarter; an unknown sector or type is ignored with a notice."""
+    first, last = reports.quarter_of(day)
+    errors: list[str] = []
+    start, start_text = _date("start", first, errors)
+    end, end_text = _date("end", last, errors)
+    query = Query(start, end, start_text, end_text, errors=errors)
+    sector = (request.args.get("sector") or "").strip()[:MAX_TEXT]
+    if sector in reports.SECTORS:
+        query.sector = sector
+    elif sector:
+        query.notices.append(
+            _("Unknown sector “%(value)s” ignored: the report covers all sectors.", value=sector)
+        )
+    kind = (request.args.get("type") or "").strip()[:MAX_TEXT]
+    if kind in reports.TYPES:
+        query.stakeholder_type = kind
+    elif kind:
+        query.notices.append(
+            _(
+                "Unknown stakeholder type “%(value)s” ignored: the report covers all types.",
+                value=kind,
+            )
+        )
+    if not errors:
+        try:
+            reports.check_period(start, end)
+        except InvalidInput as err:
+            errors.append(str(err))
+    return query
+
+
+def _engagement(query: Query, day: date, *, limit: int | None) -> reports.EngagementReport:
+    return reports.engagement(
+        query.start,
+        query.end,
+        sector=query.sector or None,
+        stakeholder_type=query.stakeholder_type or None,
+        timezone=local_timezone(),
+        today=day,
+        not_contacted_limit=limit,
+    )
+
+
+def _about(query: Query, day: date) -> exports.Sheet:
+    """The first sheet of a whole-report workbook: what the figures are of."""
+    rows = [
+        (_("Report"), _("Engagement report")),
+        (_("Start"), query.start),
+        (_("End"), query.end),
+        (_("Sector"), reports.sector_label(query.sector) if query.sector else _("All sectors")),
+        (
+            _("Stakeholder type"),
+            reports.type_label(query.stakeholder_type) if query.stakeholder_type else _("All"),
+        ),
+        (_("Produced on"), day),
+    ]
+    columns = (
+        exports.Column(_("Field"), lambda row: row[0], "text", 24),
+        exports.Column(_("Value"), lambda row: row[1], "date", 40),
+    )
+    return exports.Sheet(_("Report"), columns, rows)
+
+
+def _export(query: Query, fmt: str, day: date):  # type: ignore[no-untyped-def]
+    key = (request.args.get("table") or "").strip()[:MAX_TEXT]
+    if key and key not in reports.TABLE_KEYS:
+        raise ServiceError(_("There is no such table in the report."))
+    if not key and fmt == "csv":
+        raise ServiceError(_("A CSV file holds one table: use the CSV link of the table you need."))
+    report = _engagement(query, day, limit=None)
+    if key:
+        chosen = [t for t in reports.tables(report) if t.key == key]
+    else:
+        allowed = can(current_user, Permission.EXPORT_PERSONAL)
+        chosen = [t for t in reports.tables(report) if allowed or not t.personal]
+    personal = [t for t in chosen if t.personal]
+    if personal:
+        if not can(current_user, Permission.EXPORT_PERSONAL):
+            abort(403)
+        exports.record(
+            current_user._get_current_object(),
+            what=f"report: {', '.join(t.key for t in personal)}",
+            rows=sum(len(t.rows) for t in personal),
+            fmt=fmt,
+            filters=query.filters(),
+        )
+    sheets = [exports.Sheet(t.title, t.columns, t.rows) for t in chosen]
+    if not key:
+        sheets.insert(0, _about(query, day))
+    base = f"report-{key.replace('_', '-')}" if key else "engagement-report"
+    return downloads.send(fmt, base, sheets)
+
+
+@bp.app_template_filter("report_cell")
+def report_cell(value: Any, kind: str = "text") -> str:
+    """A table cell as the page shows it: the export's text, without the formula guard."""
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return value
+    return exports.text_of(value, kind, tz=local_timezone())
+
+
+@bp.app_template_filter("percent_text")
+def percent_text(share: float | None) -> str:
+    """A share (0.25) as the report shows it: "25.0 %", or a dash without a base."""
+    points = reports.percent(share)
+    return "—" if points is None else f"{points:.1f} %"
+
+
+@bp.route("")
+def index():
+    day = today()
+    query = read_query(day)
+    fmt = downloads.requested_format()
+    if fmt:
+        if query.errors:
+            raise ServiceError(" ".join(query.errors))
+        return _export(query, fmt, day)
+    context: dict[str, Any] = {
+        "query": query,
+        "presets": reports.presets(day),
+        "sectors": reports.SECTORS,
+        "types": reports.stakeholder_types(),
+        "today": day,
+        "can_export_personal": can(current_user, Permission.EXPORT_PERSONAL),
+    }
+    if query.errors:
+        return render_template("reports/index.html", report=None, **context), 400
+    report = _engagement(query, day, limit=PAGE_LIMIT)
+    return render_template(
+        "reports/index.html",
+        report=report,
+        tables={t.key: t for t in reports.tables(report)},
+        charts=charts.all_charts(report),
+        levels=reports.LEVELS,
+        **context,
+    )
