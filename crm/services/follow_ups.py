@@ -156,8 +156,9 @@ def create(
     return follow_up
 
 
-def _may_change(follow_up: FollowUp, actor: User) -> None:
-    """Members change their own follow-ups and those they created; coordinators and up, any."""
+def check_may_change(follow_up: FollowUp, actor: User) -> None:
+    """Raise PermissionDenied unless `actor` may change it: members their own follow-ups and
+    those they created; coordinators and up, any."""
     _require(actor, Permission.EDIT_STAKEHOLDERS)
     if can(actor, Permission.EDIT_ACTIVITIES):
         return
@@ -193,7 +194,7 @@ def update(
     mail_settings: mail.Settings | None = None,
 ) -> FollowUp:
     """Edit a follow-up made on top of `version`; a new assignee is emailed."""
-    _may_change(follow_up, actor)
+    check_may_change(follow_up, actor)
     if follow_up.version != version:
         raise Conflict(_("Someone else changed this follow-up; reload and try again."))
     merged = {**audit.snapshot(follow_up, FIELDS), **changes}
@@ -212,7 +213,7 @@ def update(
 
 def complete(follow_up: FollowUp, *, note: str | None, actor: User) -> FollowUp:
     """Mark done with an optional note; records who and when."""
-    _may_change(follow_up, actor)
+    check_may_change(follow_up, actor)
     if follow_up.status != FollowUpStatus.open:
         raise InvalidInput(_("Only an open follow-up can be completed."))
     before = audit.snapshot(follow_up, AUDITED)
@@ -225,7 +226,7 @@ def complete(follow_up: FollowUp, *, note: str | None, actor: User) -> FollowUp:
 
 
 def reopen(follow_up: FollowUp, *, actor: User) -> FollowUp:
-    _may_change(follow_up, actor)
+    check_may_change(follow_up, actor)
     if follow_up.status == FollowUpStatus.open:
         raise InvalidInput(_("This follow-up is already open."))
     before = audit.snapshot(follow_up, AUDITED)
@@ -237,7 +238,7 @@ def reopen(follow_up: FollowUp, *, actor: User) -> FollowUp:
 
 
 def cancel(follow_up: FollowUp, *, actor: User) -> FollowUp:
-    _may_change(follow_up, actor)
+    check_may_change(follow_up, actor)
     if follow_up.status != FollowUpStatus.open:
         raise InvalidInput(_("Only an open follow-up can be cancelled."))
     before = audit.snapshot(follow_up, AUDITED)

@@ -140,6 +140,7 @@ def detail(follow_up_id: int):
 @permission_required(Permission.EDIT_STAKEHOLDERS)
 def edit(follow_up_id: int):
     follow_up = follow_ups.get(follow_up_id)
+    follow_ups.check_may_change(follow_up, current_user)  # 403 before any form is shown
     form = _form(obj=follow_up)
     if form.validate_on_submit():
         try:
@@ -204,6 +205,7 @@ def cancel(follow_up_id: int):
 @permission_required(Permission.EDIT_STAKEHOLDERS)
 def reassign(follow_up_id: int):
     follow_up = follow_ups.get(follow_up_id)
+    follow_ups.check_may_change(follow_up, current_user)
     form = ReassignForm(prefix="reassign")
     form.assignee_id.choices = _assignees()
     if form.validate():
