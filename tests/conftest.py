@@ -80,13 +80,12 @@ def wipe(app: Flask) -> None:
     with app.app_context():
         _db.session.remove()
         tables = list(reversed(_db.metadata.sorted_tables))
+        # DELETE, children first: on tables this small it is much faster than TRUNCATE, which
+        # costs PostgreSQL a file operation per table. Ids keep counting up; no test may
+        # depend on their values.
         with _db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                names = ", ".join(f'"{t.name}"' for t in tables)
-                conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            else:
-                for table in tables:
-                    conn.execute(table.delete())
+            for table in tables:
+                conn.execute(table.delete())
 
 
 @pytest.fixture
