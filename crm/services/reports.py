@@ -98,6 +98,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 MAX_YEARS = 10
+# The years a report may cover (as the activity pages): far from the limits of `date`.
+FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2100, 12, 31)
 HIGH_INFLUENCE = 4
 PERSON = StakeholderKind.person.value
 NO_SECTOR = ""
@@ -126,7 +128,17 @@ def add_years(day: date, years: int) -> date:
 
 
 def check_period(start: date, end: date) -> None:
-    """Raise InvalidInput when the end precedes the start or the period exceeds ten years."""
+    """Raise InvalidInput when the end precedes the start, the period exceeds ten years, or
+    a date lies outside the years the programme can have records for."""
+    if not (FIRST_DAY <= start <= LAST_DAY and FIRST_DAY <= end <= LAST_DAY):
+        raise InvalidInput(
+            _(
+                "Choose dates between %(first)d and %(last)d.",
+                first=FIRST_DAY.year,
+                last=LAST_DAY.year,
+            ),
+            field="start",
+        )
     if end < start:
         raise InvalidInput(_("The end date is before the start date."), field="end")
     if end > add_years(start, MAX_YEARS):
@@ -451,7 +463,7 @@ def load_facts() -> dict[int, Facts]:
     ot = Organisation.__table__
     at = Affiliation.__table__
     employer = st.alias("employer")
-    employed = defaultdict(set)
+    employed: defaultdict[int, set[str]] = defaultdict(set)
     for person_id, sector in db.session.execute(
         sa.select(at.c.person_id, ot.c.sector)
         .join(ot, ot.c.id == at.c.organisation_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from datetime import date
@@ -626,3 +627,21 @@ def test_vcard_rows_feed_the_people_import_preview(in_app):
     assert imports.guess_mapping(table.headers, "people") == list(contacts.FIELDS)
     assert [(row.number, row.errors) for row in preview.rows] == [(1, ()), (2, ()), (3, ())]
     assert preview.rows[0].data["chinese_name"] == "王芳"
+
+
+def test_coordinator_can_upload_exported_vcards_and_see_them_matched_in_the_preview(
+    login_as, in_app, wang
+):
+    client = login_as(Role.coordinator)
+    exported = client.get("/people/export.vcf").get_data()
+    response = client.post(
+        "/imports",
+        data={"kind": "people", "file": (io.BytesIO(exported), "people.vcf")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "王芳" in page and "wang.fang@example.cn" in page
+    assert f'href="/people/{wang.id}"' in page  # the same email, phone and WeChat ID
+    with in_app():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Person)) == 1

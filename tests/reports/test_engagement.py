@@ -258,8 +258,10 @@ def test_the_period_follows_the_local_calendar():
     ("start", "end", "message"),
     [
         (date(2026, 3, 1), date(2026, 2, 1), "The end date is before the start date."),
-        (date(1976, 1, 1), date(2026, 1, 1), "Choose a period of at most 10 years."),
+        (date(2000, 1, 1), date(2050, 1, 1), "Choose a period of at most 10 years."),
         (date(2016, 1, 1), date(2026, 1, 2), "Choose a period of at most 10 years."),
+        (date(1, 1, 1), date(1, 1, 2), "Choose dates between 1990 and 2100."),
+        (date(2026, 1, 1), date(9999, 12, 31), "Choose dates between 1990 and 2100."),
     ],
 )
 def test_a_bad_period_is_refused_with_a_reason(app, start, end, message):
