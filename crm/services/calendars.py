@@ -7,6 +7,7 @@ events on their due date (VTODO is ignored by most calendar apps).
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from datetime import date, timedelta
@@ -47,7 +48,9 @@ def revoke_token(user: User, *, actor: User) -> None:
 
 def user_for_token(token: str) -> User | None:
     """The enabled user whose feed this token opens, else None."""
-    if not token or len(token) > 64:
+    # Tokens are URL-safe base64; anything else (a NUL byte, say) is refused before the
+    # database sees it, since PostgreSQL rejects such strings with an error.
+    if not token or len(token) > 64 or not re.fullmatch(r"[A-Za-z0-9_-]+", token):
         return None
     user = db.session.scalar(sa.select(User).where(User.calendar_token == token))
     if (

@@ -176,8 +176,10 @@ VCARD_EXTENSIONS = (".vcf", ".vcard")
 
 
 def _clean(value: str) -> str:
-    """Trim spaces (also full-width, no-break and zero-width ones) around a cell."""
-    return value.replace("\r\n", "\n").strip().strip("\u200b\ufeff").strip()
+    """Trim spaces (also full-width, no-break and zero-width ones) around a cell; control
+    characters (an XLSX can hold _x0000_) become spaces, since no database column takes NUL."""
+    value = _CONTROL.sub(" ", value.replace("\r\n", "\n"))
+    return value.strip().strip("\u200b\ufeff").strip()
 
 
 def _extension(filename: str) -> str:

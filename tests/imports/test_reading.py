@@ -297,3 +297,10 @@ def test_a_zip_that_is_no_workbook_is_refused():
 
 def test_other_file_types_are_refused():
     assert "not a .pdf file" in _rejected(b"%PDF-1.4 hello", "scan.pdf")
+
+
+def test_control_characters_in_cells_become_spaces(tmp_path):
+    table = imports.table_from_records([{"chinese_name": "王\x00芳\x07", "notes": "a\nb"}])
+    assert table.rows[0].cells == ("王 芳", "a\nb")
+    data = b"Name,Notes\r\nLi\x01Na,x\r\n"
+    assert _read(data).rows[0].cells == ("Li Na", "x")
