@@ -16,8 +16,8 @@ from crm.blueprints.activities.forms import (
     PartyForm,
     TopicForm,
 )
+from crm.blueprints.common import attach_error, list_args
 from crm.blueprints.reports import downloads
-from crm.blueprints.stakeholders.helpers import attach_error, list_args
 from crm.forms import BaseForm, id_choices, local_timezone
 from crm.models import Activity, ActivityStatus, ActivityType, Sector, Topic, label
 from crm.services import (

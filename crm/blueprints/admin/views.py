@@ -5,7 +5,7 @@ from flask_login import current_user
 from crm.access import Permission, permission_required
 from crm.blueprints.admin import bp
 from crm.blueprints.admin.forms import EditUserForm, NewUserForm, ResetPasswordForm
-from crm.blueprints.stakeholders.helpers import attach_error
+from crm.blueprints.common import attach_error
 from crm.models import Stakeholder
 from crm.services import accounts, stakeholders
 from crm.services.errors import ServiceError

@@ -5,10 +5,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import Permission, permission_required
+from crm.blueprints.common import attach_error, list_args
 from crm.blueprints.follow_ups import bp
 from crm.blueprints.follow_ups.forms import CompleteForm, FollowUpForm, ReassignForm
 from crm.blueprints.reports import downloads
-from crm.blueprints.stakeholders.helpers import attach_error, list_args
 from crm.extensions import db
 from crm.forms import id_choices, local_timezone
 from crm.models import Activity, FollowUpStatus, label

@@ -3,10 +3,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import Permission, permission_required
+from crm.blueprints.common import attach_error, list_args
 from crm.blueprints.interactions import bp
 from crm.blueprints.interactions.forms import InteractionForm
 from crm.blueprints.reports import downloads
-from crm.blueprints.stakeholders.helpers import attach_error, list_args
 from crm.extensions import db
 from crm.forms import id_choices, local_timezone
 from crm.models import Activity, Channel, Interaction, OrgType, Sector, StakeholderKind, User, label

@@ -5,14 +5,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import Permission, permission_required
+from crm.blueprints.common import attach_error, list_args
 from crm.blueprints.organisations import bp
 from crm.blueprints.organisations.forms import OrganisationForm
 from crm.blueprints.reports import downloads
 from crm.blueprints.stakeholders.forms import RelationshipForm
 from crm.blueprints.stakeholders.helpers import (
-    attach_error,
     conflict_page,
-    list_args,
     relationship_form,
 )
 from crm.forms import id_choices, local_timezone

@@ -15,15 +15,14 @@ from flask_babel import to_user_timezone
 from flask_login import current_user
 
 from crm.access import Permission, permission_required
+from crm.blueprints.common import attach_error, list_args
 from crm.blueprints.people import bp
 from crm.blueprints.people.forms import PersonForm
 from crm.blueprints.reports import downloads
 from crm.blueprints.stakeholders.forms import AffiliationForm, RelationshipForm
 from crm.blueprints.stakeholders.helpers import (
     affiliation_form,
-    attach_error,
     conflict_page,
-    list_args,
     relationship_form,
 )
 from crm.forms import id_choices, local_timezone

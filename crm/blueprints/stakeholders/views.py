@@ -5,9 +5,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import Permission, permission_required
+from crm.blueprints.common import attach_error
 from crm.blueprints.stakeholders import bp
 from crm.blueprints.stakeholders.forms import AffiliationForm, EndForm, RelationshipForm
-from crm.blueprints.stakeholders.helpers import affiliation_form, attach_error, relationship_form
+from crm.blueprints.stakeholders.helpers import affiliation_form, relationship_form
 from crm.extensions import db
 from crm.models import Affiliation, Person, Stakeholder, StakeholderRelationship
 from crm.services import stakeholders

@@ -1,0 +1,74 @@
+"""View helpers every blueprint uses: defensive query-string parsing and service errors
+attached to form fields."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from flask import current_app, request
+
+from crm.forms import BaseForm
+from crm.services.errors import ServiceError
+
+MAX_TEXT = 200
+
+
+class ListArgs:
+    """Query-string filters read defensively: unknown values are ignored, never a 500."""
+
+    def __init__(self, args: Any) -> None:
+        self.args = args
+
+    def text(self, name: str) -> str:
+        return (self.args.get(name) or "").strip()[:MAX_TEXT]
+
+    def choice(self, name: str, enum: type[StrEnum]) -> str:
+        value = self.text(name)
+        return value if value in {m.value for m in enum} else ""
+
+    def integer(self, name: str) -> int | None:
+        value = self.text(name)
+        return int(value) if value.isdigit() and len(value) < 10 else None
+
+    def rating(self, name: str) -> int | None:
+        """An influence or interest score, 1 to 5, or None for anything else."""
+        value = self.integer(name)
+        return value if value is not None and 1 <= value <= 5 else None
+
+    def page(self) -> int:
+        value = self.integer("page")
+        return max(1, min(value or 1, 100_000))
+
+    def per_page(self) -> int:
+        default = current_app.config["PER_PAGE"]
+        value = self.integer("per_page")
+        return value if value in (25, 50, 100, 200) else default
+
+    def sort(self, allowed: dict[str, Any], default: str = "name") -> str:
+        value = self.text("sort")
+        return value if value in allowed else default
+
+    def date(self, name: str) -> date | None:
+        """An ISO date (2026-03-04), or None for anything else."""
+        try:
+            return date.fromisoformat(self.text(name)[:10])
+        except ValueError:
+            return None
+
+    def descending(self) -> bool:
+        return self.text("dir") == "desc"
+
+
+def list_args() -> ListArgs:
+    return ListArgs(request.args)
+
+
+def attach_error(form: BaseForm, err: ServiceError) -> None:
+    """Show a service error next to its field, or above the form."""
+    field = getattr(form, err.field, None) if err.field else None
+    if field is not None:
+        field.errors = [*field.errors, str(err)]
+    else:
+        form.form_errors.append(str(err))
