@@ -131,7 +131,7 @@ def send_reminders(base_url: str | None) -> None:
 
 
 @crm.command("import")
-@click.argument("kind", type=click.Choice(["organisations", "people"]))
+@click.argument("kind", type=click.Choice(["organisations", "people", "attendance"]))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
 @click.option(
     "--as",
@@ -142,18 +142,31 @@ def send_reminders(base_url: str | None) -> None:
 @click.option(
     "--on-duplicate",
     type=click.Choice(["skip", "update", "create"]),
-    default="skip",
-    show_default=True,
-    help="What to do with a row that matches an existing record.",
+    default=None,
+    help="What to do with a row that matches an existing record "
+    "[default: skip; for attendance: update, which fills in what the record lacks].",
+)
+@click.option(
+    "--activity",
+    "activity_id",
+    type=int,
+    metavar="ID",
+    help="The activity whose sign-in sheet this is (attendance only).",
 )
 @click.option("--dry-run", is_flag=True, help="Check and report, then write nothing.")
 def import_file(
-    kind: str, file: str, as_email: str | None, on_duplicate: str, dry_run: bool
+    kind: str,
+    file: str,
+    as_email: str | None,
+    on_duplicate: str | None,
+    activity_id: int | None,
+    dry_run: bool,
 ) -> None:
-    """Import organisations or people from a CSV or XLSX file: every row, or none.
+    """Import organisations, people or an activity's sign-in sheet (attendance) from a CSV or
+    XLSX file: every row, or none.
 
     Rows with errors stop the import (exit 1, nothing written) and are listed with their row
-    numbers as the spreadsheet shows them.
+    numbers as the spreadsheet shows them. A sign-in sheet marks everyone on it as attended.
     """
     from pathlib import Path
 
@@ -166,6 +179,9 @@ def import_file(
             "Error: say who imports with --as EMAIL (a coordinator, manager or administrator).",
             err=True,
         )
+        sys.exit(1)
+    if (kind == "attendance") != (activity_id is not None):
+        click.echo("Error: --activity ID goes with attendance, and only with it.", err=True)
         sys.exit(1)
     actor = accounts.by_email(as_email)
     if actor is None or not actor.is_enabled:
@@ -186,6 +202,7 @@ def import_file(
             on_duplicate=on_duplicate,
             dry_run=dry_run,
             progress=_import_progress,
+            options={"activity_id": activity_id} if activity_id is not None else None,
         )
     except imports.RowsRejected as err:
         click.echo(f"Error: {err}", err=True)
@@ -233,6 +250,8 @@ def _import_summary(report) -> list[str]:  # type: ignore[no-untyped-def]
             + (f", and {more} more" if more > 0 else "")
             + ")."
         )
+    if report.attended:
+        lines.append(f"Marked as attended: {len(report.attended)}.")
     for line in report.skipped[:10]:
         if line.note:
             lines.append(f"  Row {line.row} skipped: {line.note}")

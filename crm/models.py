@@ -1000,6 +1000,7 @@ class SearchDocument(db.Model):
 class ImportKind(StrEnum):
     organisations = "organisations"
     people = "people"
+    attendance = "attendance"  # an activity's sign-in sheet: people, marked as attended
 
 
 class ImportStatus(StrEnum):
@@ -1020,6 +1021,7 @@ LABELS.add(
     [
         (ImportKind.organisations, _l("Organisations")),
         (ImportKind.people, _l("People")),
+        (ImportKind.attendance, _l("Sign-in sheet")),
         (ImportStatus.staged, _l("Waiting for review")),
         (ImportStatus.committed, _l("Imported")),
         (ImportStatus.discarded, _l("Discarded")),

@@ -143,6 +143,7 @@ ROUTES = [
     ("POST", "/activities/{activity}/participants/{participation}/remove",
                                                                 (302, 403, 403, 302, 302, 302)),
     ("POST", "/activities/{activity}/headcounts",               (302, 403, 403, 400, 400, 400)),
+    ("POST", "/activities/{activity}/attendance",               (302, 403, 403, 400, 400, 400)),
     ("GET",  "/activities/topics",                              (302, 403, 403, 403, 403, 200)),
     ("POST", "/activities/topics",                              (302, 403, 403, 403, 403, 400)),
     ("POST", "/activities/topics/{topic}",                      (302, 403, 403, 403, 403, 400)),

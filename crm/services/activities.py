@@ -514,7 +514,8 @@ def enrol(
     (person id → organisation id) when the caller knows it (an attendance sheet names it),
     else their current employer. A person already on the list raises InvalidInput on
     `people` (`existing="reject"`) or gets the new status (`existing="update"`, for
-    attendance sheets that confirm who came). One audit event on the activity.
+    attendance sheets that confirm who came), and the organisation from `organisation_ids`
+    if theirs was not known. One audit event on the activity.
     """
     _require(actor, Permission.EDIT_ACTIVITIES)
     if activity.deleted_at is not None:
@@ -546,8 +547,13 @@ def enrol(
     for person in unique:
         if person.id in already:
             participation = already[person.id]
-            if participation.status != status:
-                participation.status = status
+            changed = participation.status != status
+            participation.status = status
+            if participation.organisation_id is None and known.get(person.id):
+                # Their organisation at the time was not known when they were listed.
+                participation.organisation_id = known[person.id]
+                changed = True
+            if changed:
                 updated.append(participation)
             continue
         participation = Participation(

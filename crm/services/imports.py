@@ -19,7 +19,8 @@ attendance sheet of an activity reads, maps and matches people exactly like this
    `crm.services.contacts.parse_vcards` and then the same preview. `read_upload` picks the
    reader by file name (.vcf, else CSV/XLSX).
 
-2. **Mapping** — each kind of import (`KINDS`: "organisations", "people") is a `Kind`: a
+2. **Mapping** — each kind of import (`KINDS`: "organisations", "people", "attendance") is a
+   `Kind`: a
    registry of `FieldSpec`s (canonical name, label, header aliases in English and Chinese,
    including Google Contacts and Outlook exports, and a parser that validates a cell and maps
    enum values such as 男 → male or 纺织/服装 → textile), plus how a row becomes record data,
@@ -44,13 +45,15 @@ attendance sheet of an activity reads, maps and matches people exactly like this
    generator early (a client that disconnects). `commit` runs it to the end; `run` does the
    same for a table without staging (the CLI, with a dry run that rolls back).
 
-**Reuse.** Another kind of import is another `Kind`. The attendance sheet of an activity
-(issue 5) can take `PERSON_IMPORT_FIELDS` plus its own fields, `build_person`, `find_people`
-and `person_keys` as they are, and a `write` that calls `write_person` and then adds the
-participation; it gets a value in `ImportKind` (a migration) and an entry in `KINDS`, and
-`stage(..., options={"activity_id": ...})` hands the activity to `write` as
-`writer.options`. Reading, mapping, preview, staging, pages and the single transaction come
-with it.
+**Attendance sheets.** The third kind, "attendance", is an activity's sign-in sheet: the
+people fields, read, built and matched exactly as for "people", with the activity in
+`stage(..., options={"activity_id": ...})` (checked when staged and again when committed).
+A row that matches a person fills in only what their record lacks (a handwritten sheet does
+not overwrite what the CRM holds); a new name creates the person. After the last row, the
+kind's `after` step marks everyone written as attended through
+`crm.services.activities.enrol` (existing participants get the status "attended"), with the
+organisation the sheet names as their organisation at the time, inside the same transaction.
+A skipped row is not marked. Another kind of import is another `Kind` in `KINDS`.
 
 Writes go through the stakeholder service's flush-only helpers (`_insert`, `_change`,
 `_attach`), so pinyin, match keys, the search index and audit events are written exactly as
@@ -88,6 +91,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm.access import Permission, Role, can
 from crm.extensions import db
 from crm.models import (
+    Activity,
     Affiliation,
     Consent,
     DuplicateAction,
@@ -100,6 +104,8 @@ from crm.models import (
     Organisation,
     OrgType,
     Ownership,
+    ParticipationRole,
+    ParticipationStatus,
     Person,
     Sector,
     SizeBand,
@@ -239,7 +245,7 @@ def read_upload(data: bytes, filename: str, *, kind: str, limits: Limits | None 
     """`read_table`, or for a people import a vCard file through crm.services.contacts."""
     limits = limits or Limits()
     if _extension(filename) in VCARD_EXTENSIONS:
-        if kind != ImportKind.people:
+        if kind not in (ImportKind.people, ImportKind.attendance):
             raise InvalidInput(_("vCard files hold people; choose “People” to import them."))
         if len(data) > limits.max_bytes:
             return read_table(data, filename, limits=limits)  # the same message for the size
@@ -1128,7 +1134,10 @@ class Kind:
     candidates of every row (batched queries); `keys(built)` the keys that make two rows of
     one file the same record; `write(writer, row, action, target)` writes one row inside the
     import's transaction and returns the record. `required` names fields of which at least
-    one must be mapped.
+    one must be mapped. `default_action` is what a row matching a record does unless the user
+    chooses otherwise. `options(values, actor)` checks the import's options (raising
+    NotFound or PermissionDenied) and returns them JSON-safe; `after(writer, written)` runs
+    once the rows are written, before the commit, and returns report lines of its own.
     """
 
     name: str
@@ -1139,6 +1148,16 @@ class Kind:
     find: Callable[[Sequence[Built]], list[list[Match]]]
     keys: Callable[[Built], set[str]]
     write: Callable[[Writer, PreviewRow, str, Stakeholder | None], Stakeholder]
+    default_action: DuplicateAction = DuplicateAction.skip
+    options: Callable[[Mapping[str, Any], User], dict[str, Any]] | None = None
+    after: (
+        Callable[[Writer, Sequence[tuple[PreviewRow, Stakeholder]]], tuple[ReportLine, ...]] | None
+    ) = None
+
+    def checked_options(self, values: Mapping[str, Any] | None, actor: User) -> dict[str, Any]:
+        if self.options is None:
+            return dict(values or {})
+        return self.options(values or {}, actor)
 
     def spec(self, name: str) -> FieldSpec:
         for spec in self.fields:
@@ -1572,8 +1591,16 @@ def _current_employers(person: Person) -> list[tuple[str, set[str]]]:
 
 
 def write_person(
-    writer: Writer, row: PreviewRow, action: str, target: Stakeholder | None
-) -> Stakeholder:
+    writer: Writer,
+    row: PreviewRow,
+    action: str,
+    target: Stakeholder | None,
+    *,
+    fill_in_only: bool = False,
+) -> Person:
+    """Create the person or update `target`; with `fill_in_only`, an update changes only the
+    fields the record leaves empty. Either way the row's organisation becomes a current
+    position unless the person already holds one there."""
     data = dict(row.data)
     if action == "create":
         person = stakeholders._insert(Person, data, stakeholders.PERSON_FIELDS, writer.actor)
@@ -1581,7 +1608,10 @@ def write_person(
     else:
         assert isinstance(target, Person)
         person = target
-        stakeholders._change(person, _changes(person, data), actor=writer.actor)
+        changes = _changes(person, data)
+        if fill_in_only:
+            changes = {k: v for k, v in changes.items() if k == "tags" or _lacks(person, k)}
+        stakeholders._change(person, changes, actor=writer.actor)
         current = {
             a.organisation_id
             for a in person.affiliations
@@ -1600,6 +1630,91 @@ def write_person(
                 actor=writer.actor,
             )
     return person
+
+
+_UNSTATED = (None, "", Gender.undisclosed, Consent.unknown)
+
+
+def _lacks(record: Stakeholder, name: str) -> bool:
+    """Whether the record holds nothing for this field ("undisclosed" and "unknown" count as
+    nothing: they are what a record says before anyone asked)."""
+    return getattr(record, name, None) in _UNSTATED
+
+
+# --- Attendance sheets ------------------------------------------------------------------------
+
+
+def _attendance_activity(values: Mapping[str, Any], actor: User) -> Activity:
+    """The activity of a sign-in sheet: live, and the actor may change its participants."""
+    from crm.services import activities
+
+    try:
+        activity_id = int(values.get("activity_id") or 0)
+    except (TypeError, ValueError):
+        activity_id = 0
+    activity = activities.get(activity_id)
+    if not can(actor, Permission.EDIT_ACTIVITIES):
+        raise PermissionDenied(_("Only coordinators and managers can record attendance."))
+    return activity
+
+
+def attendance_options(values: Mapping[str, Any], actor: User) -> dict[str, Any]:
+    return {"activity_id": _attendance_activity(values, actor).id}
+
+
+def activity_of(batch: ImportBatch) -> Activity | None:
+    """The activity of a sign-in sheet's batch (None for other kinds, or once it is gone)."""
+    activity_id = ((batch.source or {}).get("options") or {}).get("activity_id")
+    if batch.kind != ImportKind.attendance or not activity_id:
+        return None
+    return db.session.get(Activity, int(activity_id))
+
+
+def write_attendee(
+    writer: Writer, row: PreviewRow, action: str, target: Stakeholder | None
+) -> Stakeholder:
+    return write_person(writer, row, action, target, fill_in_only=True)
+
+
+def mark_attended(
+    writer: Writer, written: Sequence[tuple[PreviewRow, Stakeholder]]
+) -> tuple[ReportLine, ...]:
+    """Everyone the sheet wrote, marked as attended, with the sheet's organisation as their
+    organisation at the time; one line per row saying what changed."""
+    from crm.services import activities
+
+    activity = _attendance_activity(writer.options, writer.actor)
+    people: list[Person] = []
+    organisation_ids: dict[int, int | None] = {}
+    for row, person in written:
+        assert isinstance(person, Person)
+        people.append(person)
+        name = row.extra.get("organisation")
+        if name and person.id not in organisation_ids:
+            organisation_ids[person.id] = writer.organisation(name, row.number).id
+    if not people:
+        return ()
+    enrolment = activities.enrol(
+        activity,
+        people,
+        status=ParticipationStatus.attended,
+        role=ParticipationRole.participant,
+        actor=writer.actor,
+        organisation_ids=organisation_ids,
+        existing="update",
+    )
+    added = {p.person_id for p in enrolment.added}
+    updated = {p.person_id for p in enrolment.updated}
+    lines = []
+    for row, person in written:
+        if person.id in added:
+            note = _("added as attended")
+        elif person.id in updated:
+            note = _("already on the list, now marked as attended")
+        else:
+            note = _("already marked as attended")
+        lines.append(ReportLine(row.number, person.id, _name_of(person), note))
+    return tuple(lines)
 
 
 def _changes(record: Stakeholder, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -1631,6 +1746,19 @@ KINDS: dict[str, Kind] = {
         keys=person_keys,
         write=write_person,
     ),
+    ImportKind.attendance.value: Kind(
+        name=ImportKind.attendance.value,
+        model=Person,
+        fields=PERSON_IMPORT_FIELDS,
+        required=("full_name", "chinese_name", "family_name", "given_name"),
+        build=build_person,
+        find=find_people,
+        keys=person_keys,
+        write=write_attendee,
+        default_action=DuplicateAction.update,
+        options=attendance_options,
+        after=mark_attended,
+    ),
 }
 
 
@@ -1640,7 +1768,9 @@ def get_kind(kind: Kind | str) -> Kind:
     try:
         return KINDS[str(kind)]
     except KeyError:
-        raise InvalidInput(_("Choose what to import: organisations or people.")) from None
+        raise InvalidInput(
+            _("Choose what to import: organisations, people or an activity's sign-in sheet.")
+        ) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1669,6 +1799,7 @@ class ImportReport:
     updated: tuple[ReportLine, ...] = ()
     skipped: tuple[ReportLine, ...] = ()
     organisations_created: tuple[ReportLine, ...] = ()
+    attended: tuple[ReportLine, ...] = ()  # a sign-in sheet: who was marked as attended
     dry_run: bool = False
 
 
@@ -1823,6 +1954,7 @@ def _write(
     before_commit: Callable[[ImportReport], None] | None,
 ) -> Iterator[Progress | ImportReport]:
     written: dict[int, Stakeholder] = {}
+    rows_written: list[tuple[PreviewRow, Stakeholder]] = []
     created: list[ReportLine] = []
     updated: list[ReportLine] = []
     skipped: list[ReportLine] = []
@@ -1848,17 +1980,20 @@ def _write(
             else:
                 record = kind.write(writer, row, action, target)
                 written[row.number] = record
+                rows_written.append((row, record))
                 line = ReportLine(row.number, record.id, _name_of(record))
                 (created if action == "create" else updated).append(line)
             if done % step == 0 or done == total:
                 yield Progress(done, total)
         current = 0
+        after = kind.after(writer, rows_written) if kind.after is not None else ()
         report = ImportReport(
             kind=kind.name,
             created=tuple(created),
             updated=tuple(updated),
             skipped=tuple(skipped),
             organisations_created=tuple(writer.organisations_created),
+            attended=after,
             dry_run=dry_run,
         )
         if dry_run:
@@ -1918,7 +2053,7 @@ def run(
     *,
     kind: Kind | str,
     actor: User,
-    on_duplicate: DuplicateAction | str = DuplicateAction.skip,
+    on_duplicate: DuplicateAction | str | None = None,
     mapping: Sequence[str] | None = None,
     skip_invalid: bool = False,
     dry_run: bool = False,
@@ -1933,6 +2068,7 @@ def run(
     """
     _require(actor)
     kind = get_kind(kind)
+    options = kind.checked_options(options, actor)
     table = locate_header(table, kind) if mapping is None else table
     preview = prepare(table, kind, mapping=mapping)
     steps = _execute(
@@ -1940,7 +2076,7 @@ def run(
         kind,
         actor=actor,
         decisions={},
-        on_duplicate=DuplicateAction(on_duplicate),
+        on_duplicate=DuplicateAction(on_duplicate or kind.default_action),
         skip_invalid=skip_invalid,
         dry_run=dry_run,
         options=options,
@@ -2036,29 +2172,31 @@ def stage(
     kind: Kind | str,
     filename: str,
     actor: User,
-    on_duplicate: DuplicateAction | str = DuplicateAction.skip,
+    on_duplicate: DuplicateAction | str | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> ImportBatch:
     """Keep a parsed file with its guessed mapping and preview, for review; commits.
 
     Coordinators and up (PermissionDenied otherwise). The batch belongs to `actor`.
-    `options` (JSON-safe) reach the kind's `write` through `Writer.options` at commit.
+    `options` are checked by the kind and reach its `write` and `after` through
+    `Writer.options` at commit. `on_duplicate` defaults to the kind's `default_action`.
     """
     _require(actor)
     kind = get_kind(kind)
+    options = kind.checked_options(options, actor)
     table = locate_header(table, kind)
     preview = prepare(table, kind)
     source = {
         **table.source,
         "header_row": table.header_row,
         "cell_errors": [[r, c, m] for (r, c), m in table.cell_errors.items()],
-        "options": dict(options or {}),
+        "options": options,
     }
     batch = ImportBatch(
         kind=ImportKind(kind.name),
         filename=(filename or "upload")[-255:],
         created_by_id=actor.id,
-        on_duplicate=DuplicateAction(on_duplicate),
+        on_duplicate=DuplicateAction(on_duplicate or kind.default_action),
         source=source,
         headers=list(table.headers),
         rows=[[row.number, list(row.cells)] for row in table.rows],
@@ -2211,6 +2349,7 @@ def commit_steps(
     chosen = _merged_decisions(batch, decisions or {})
     default = DuplicateAction(on_duplicate or batch.on_duplicate)
     kind = get_kind(batch.kind.value)
+    options = kind.checked_options((batch.source or {}).get("options"), actor)
     preview = prepare(_table_of(batch), kind, mapping=batch.mapping)
 
     def mark_committed(report: ImportReport) -> None:
@@ -2231,7 +2370,7 @@ def commit_steps(
         on_duplicate=default,
         skip_invalid=skip_invalid,
         before_commit=mark_committed,
-        options=(batch.source or {}).get("options"),
+        options=options,
     )
 
 
@@ -2275,6 +2414,7 @@ def _report_json(report: ImportReport) -> dict[str, Any]:
         "updated": lines(report.updated),
         "skipped": lines(report.skipped),
         "organisations_created": lines(report.organisations_created),
+        "attended": lines(report.attended),
     }
 
 
@@ -2293,4 +2433,5 @@ def report_of(batch: ImportBatch) -> ImportReport:
         updated=lines("updated"),
         skipped=lines("skipped"),
         organisations_created=lines("organisations_created"),
+        attended=lines("attended"),
     )

@@ -1,4 +1,5 @@
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
@@ -162,3 +163,18 @@ class TopicForm(BaseForm):
     name_zh = StringField(_l("Chinese name"), validators=[Optional(), Length(max=80)])
     is_active = BooleanField(_l("Offered for new activities"), default=True)
     submit = SubmitField(_l("Save"))
+
+
+class SignInSheetForm(BaseForm):
+    """An attendance sheet to upload; the import pages take it from there."""
+
+    file = FileField(
+        _l("Sign-in sheet"),
+        validators=[FileRequired(message=_l("Choose a file to upload."))],
+        description=_l(
+            "CSV (UTF-8 or GBK) or Excel (.xlsx) with a column per field: name, Chinese name, "
+            "email, phone, organisation, gender, job title. You review every row before "
+            "anything is saved."
+        ),
+    )
+    submit = SubmitField(_l("Upload and review"))

@@ -1,7 +1,7 @@
 from datetime import date, datetime
 
-from flask import flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -14,18 +14,20 @@ from crm.blueprints.activities.forms import (
     HeadcountForm,
     NewParticipantForm,
     PartyForm,
+    SignInSheetForm,
     TopicForm,
 )
 from crm.blueprints.common import attach_error, list_args
 from crm.blueprints.reports import downloads
 from crm.forms import BaseForm, id_choices, local_timezone
-from crm.models import Activity, ActivityStatus, ActivityType, Sector, Topic, label
+from crm.models import Activity, ActivityStatus, ActivityType, ImportKind, Sector, Topic, label
 from crm.services import (
     accounts,
     activities,
     audit,
     calendars,
     exports,
+    imports,
     interactions,
     stakeholders,
     topics,
@@ -172,6 +174,7 @@ def render_detail(activity: Activity, *, status: int = 200, **forms: BaseForm):
         add_form=forms.get("add") or AddParticipantsForm(prefix="add", formdata=None),
         new_form=forms.get("new") or NewParticipantForm(prefix="new", formdata=None),
         bulk_form=forms.get("bulk") or BulkForm(prefix="bulk", formdata=None),
+        sheet_form=forms.get("sheet") or SignInSheetForm(prefix="sheet", formdata=None),
         count_form=counts,
         interaction_page=listed,
         can_see=lambda i: interactions.can_see_details(i, current_user),
@@ -315,6 +318,33 @@ def add_participants(activity_id: int):
     return _refused(activity, "add", form)
 
 
+@bp.route("/<int:activity_id>/attendance", methods=["POST"])
+@permission_required(Permission.IMPORT)
+def import_attendance(activity_id: int):
+    """Stage a sign-in sheet; its rows are reviewed on the import pages, then committed."""
+    activity = activities.get(activity_id)
+    form = SignInSheetForm(prefix="sheet")
+    if form.validate():
+        upload = form.file.data
+        limits = imports.Limits(max_bytes=current_app.config["IMPORT_MAX_BYTES"])
+        try:
+            table = imports.read_upload(
+                upload.read(), upload.filename or "", kind=ImportKind.attendance, limits=limits
+            )
+            batch = imports.stage(
+                table,
+                kind=ImportKind.attendance,
+                filename=upload.filename or "",
+                actor=current_user,
+                options={"activity_id": activity.id},
+            )
+        except ServiceError as err:
+            form.file.errors = [*form.file.errors, str(err)]
+        else:
+            return redirect(url_for("imports.preview", batch_id=batch.id))
+    return _refused(activity, "sheet", form)
+
+
 @bp.route("/<int:activity_id>/participants/new", methods=["POST"])
 @permission_required(Permission.EDIT_ACTIVITIES)
 def new_participant(activity_id: int):
@@ -364,7 +394,10 @@ def bulk(activity_id: int):
         except ServiceError as err:
             attach_error(form, err)
         else:
-            flash(_("%(count)d participants updated.", count=count), "success")
+            flash(
+                ngettext("%(num)d participant updated.", "%(num)d participants updated.", count),
+                "success",
+            )
             return _back(activity, "participants")
     return _refused(activity, "bulk", form)
 

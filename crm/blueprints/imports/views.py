@@ -35,7 +35,7 @@ from crm.access import Permission, permission_required
 from crm.blueprints.imports import bp
 from crm.blueprints.imports.forms import ChoicesForm, MappingForm, UploadForm
 from crm.extensions import db
-from crm.models import ImportBatch, ImportStatus, User
+from crm.models import DuplicateAction, ImportBatch, ImportKind, ImportStatus, User
 from crm.services import imports
 from crm.services.errors import ServiceError
 
@@ -114,7 +114,7 @@ def _filtered(preview: imports.Preview, show: str) -> list[imports.PreviewRow]:
 
 
 def detail_url(record_id: int, kind: str) -> str:
-    if kind == "people":
+    if kind in (ImportKind.people, ImportKind.attendance):
         return url_for("people.detail", person_id=record_id)
     return url_for("organisations.detail", organisation_id=record_id)
 
@@ -134,6 +134,13 @@ def _render_preview(
         show = "attention" if attention else "all"
     page = _page(_filtered(preview, show), request.values.get("page", 1, type=int) or 1)
     form = choices_form or ChoicesForm(formdata=None, on_duplicate=batch.on_duplicate.value)
+    if batch.kind == ImportKind.attendance:
+        form.on_duplicate.label.text = _("Rows that match a person already recorded")
+        form.on_duplicate.choices = [
+            (DuplicateAction.update.value, _("Mark that person (fill in what their record lacks)")),
+            (DuplicateAction.create.value, _("Create a new person")),
+            (DuplicateAction.skip.value, _("Skip the row: not marked as attended")),
+        ]
     chosen = {int(k): v for k, v in (batch.decisions or {}).items()}
     chosen.update(choices or {})
     return render_template(
@@ -156,6 +163,7 @@ def _render_preview(
         errors=errors or [],
         reasons={k: str(v) for k, v in imports.REASON_LABELS.items()},
         detail_url=detail_url,
+        activity=imports.activity_of(batch),
     ), status
 
 
@@ -212,7 +220,7 @@ def choose(batch_id: int):
             batch, errors=_messages(form), choices=choices, choices_form=form, status=400
         )
     try:
-        imports.decide(batch, choices, on_duplicate=form.on_duplicate.data, actor=_actor())
+        imports.decide(batch, choices, on_duplicate=_on_duplicate(form), actor=_actor())
     except ServiceError as err:
         return _render_preview(
             batch, errors=[str(err)], choices=choices, choices_form=form, status=err.status_code
@@ -229,6 +237,12 @@ def choose(batch_id: int):
             show=show if show in SHOWS else None,
         )
     )
+
+
+def _on_duplicate(form: ChoicesForm) -> str | None:
+    """The choice for matched rows when the form sent one, else None: the batch's own (a
+    sign-in sheet marks matched people, other imports skip them)."""
+    return form.on_duplicate.data if "on_duplicate" in request.form else None
 
 
 def _wants_stream() -> bool:
@@ -251,7 +265,7 @@ def _stream(
             imports.get_batch(batch_id, actor=actor),
             actor=actor,
             decisions=choices,
-            on_duplicate=form.on_duplicate.data,
+            on_duplicate=_on_duplicate(form),
             skip_invalid=form.skip_invalid.data,
         )
         for step in steps:
@@ -292,7 +306,7 @@ def commit(batch_id: int):
             batch,
             actor=_actor(),
             decisions=choices,
-            on_duplicate=form.on_duplicate.data,
+            on_duplicate=_on_duplicate(form),
             skip_invalid=form.skip_invalid.data,
         )
     except ServiceError as err:
@@ -315,6 +329,7 @@ def report(batch_id: int):
         report=imports.report_of(batch),
         row_ranges=imports.row_ranges,
         detail_url=detail_url,
+        activity=imports.activity_of(batch),
     )
 
 
