@@ -79,6 +79,10 @@ def seed_demo(if_empty: bool) -> None:
             f"{result.affiliations} positions, {result.relationships} relationships, "
             f"{result.users} users."
         )
+        click.echo(
+            f"Programme: {result.activities} activities with {result.participants} "
+            f"participants, {result.interactions} interactions, {result.follow_ups} follow-ups."
+        )
         _echo_logins(result.logins)
 
 
@@ -101,6 +105,24 @@ def reindex() -> None:
     interactions.register_index()
     count = search.rebuild()
     click.echo(f"Search index rebuilt: {count} records.")
+
+
+@crm.command("purge-imports")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=14,
+    show_default=True,
+    help="Discard uploads staged for review and left untouched this many days.",
+)
+def purge_imports(days: int) -> None:
+    """Discard abandoned imports, with the copy of the file (often personal data) they hold."""
+    from datetime import timedelta
+
+    from crm.services import imports
+
+    count = imports.purge_abandoned(older_than=timedelta(days=days))
+    click.echo(f"Discarded {count} import{'s' if count != 1 else ''} untouched for {days} days.")
 
 
 @crm.command("send-reminders")

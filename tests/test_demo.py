@@ -107,6 +107,31 @@ def test_every_demo_person_has_a_position_and_a_derived_pinyin_name(runner, in_a
         assert all(e.endswith((".example.cn", ".example.com")) for e in emails)
 
 
+def test_the_demo_programme_has_a_recent_past_and_an_upcoming_agenda(runner, client, in_app):
+    from crm.models import Activity, FollowUp, Interaction, Participation
+    from crm.services import activities
+
+    result = _seed(runner)
+    assert "Programme: 10 activities with 50 participants, 24 interactions, 6 follow-ups." in (
+        result.output
+    )
+    with in_app():
+        assert _count(Activity) == 10 and _count(Participation) == 50
+        assert _count(Interaction) == 24
+        assert _count(FollowUp, FollowUp.status == "done") == 1
+        training = db.session.scalar(
+            sa.select(Activity).where(Activity.title == "Due diligence in textile supply chains")
+        )
+        reach = activities.reach(training)
+        # 11 named attendees (one no-show is not counted) and 12 on the sheet without names.
+        assert (reach.named, reach.unnamed.total) == (11, 12)
+    client.post("/login", data={"email": "manager@example.org", "password": demo.DEMO_PASSWORD})
+    mous = client.get("/activities/mous").get_data(as_text=True)
+    assert "MoU on CSC9000T and due diligence" in mous and "Expiring" in mous
+    dashboard = client.get("/").get_data(as_text=True)
+    assert "Grievance mechanisms for garment factories" in dashboard  # upcoming, in 16 days
+
+
 def test_demo_admin_can_sign_in_with_the_demo_password(runner, client):
     assert _seed(runner).exit_code == 0
     response = client.post("/login", data={"email": DEMO_EMAILS[0], "password": demo.DEMO_PASSWORD})

@@ -26,8 +26,8 @@ from werkzeug.security import check_password_hash
 
 from crm.access import Role
 from crm.extensions import db
-from crm.models import Organisation, RelationshipType, User
-from crm.services import accounts, stakeholders, topics
+from crm.models import Organisation, Person, RelationshipType, User
+from crm.services import accounts, demo_programme, stakeholders, topics
 from crm.services.errors import Conflict
 
 DEMO_PASSWORD = "demo-password"
@@ -50,6 +50,10 @@ class SeedResult:
     affiliations: int
     relationships: int
     logins: list[tuple[str, str]]
+    activities: int = 0
+    participants: int = 0
+    interactions: int = 0
+    follow_ups: int = 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -828,6 +832,7 @@ def _load() -> SeedResult:
         )
 
     affiliations = 0
+    people_by_org: dict[str, list[Person]] = {}
     for n, spec in enumerate(PEOPLE):
         org = specs[spec.org]
         consent_on, consent_source = spec.consent or (None, None)
@@ -852,6 +857,7 @@ def _load() -> SeedResult:
             "notes": spec.notes,
         }
         person = stakeholders.create_person(data, actor=admin)
+        people_by_org.setdefault(spec.org, []).append(person)
         positions = [(p.org, p.title, p.start_on, p.end_on) for p in spec.past]
         positions.append((spec.org, spec.title, spec.since, None))
         for org_key, title, start_on, end_on in positions:
@@ -865,6 +871,12 @@ def _load() -> SeedResult:
             )
             affiliations += 1
 
+    programme = demo_programme.load(
+        users=users,
+        orgs=orgs,
+        people_by_org=people_by_org,
+        topic_ids={t.name: t.id for t in topics.all_topics()},
+    )
     return SeedResult(
         users=len(users),
         organisations=len(orgs),
@@ -872,4 +884,8 @@ def _load() -> SeedResult:
         affiliations=affiliations,
         relationships=len(RELATIONSHIPS),
         logins=[(u.email, u.role.value) for u in users],
+        activities=programme.activities,
+        participants=programme.participants,
+        interactions=programme.interactions,
+        follow_ups=programme.follow_ups,
     )

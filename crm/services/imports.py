@@ -85,6 +85,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -548,10 +549,12 @@ def _read_sheet(values: Any, formulas: Any, limits: Limits) -> Table:
         _check_length(len(rows), limits)
     if formula_count:
         notices.append(
-            _(
-                "%(count)d cells hold formulas: the results Excel saved were imported, "
+            ngettext(
+                "%(num)d cell holds a formula: the result Excel saved was imported, never "
+                "the formula.",
+                "%(num)d cells hold formulas: the results Excel saved were imported, "
                 "never the formulas.",
-                count=formula_count,
+                formula_count,
             )
         )
     source = {"format": "xlsx", "sheet": sheet.title, "notices": notices}
@@ -1873,10 +1876,12 @@ def _plan(
     invalid = preview.invalid
     if invalid and not skip_invalid:
         raise RowsRejected(
-            _(
-                "%(count)d rows have errors, so nothing was imported. Correct the file, or "
+            ngettext(
+                "%(num)d row has errors, so nothing was imported. Correct the file, or choose "
+                "to skip that row.",
+                "%(num)d rows have errors, so nothing was imported. Correct the file, or "
                 "choose to skip those rows.",
-                count=len(invalid),
+                len(invalid),
             ),
             preview=preview,
         )
@@ -2402,6 +2407,36 @@ def discard(batch: ImportBatch, *, actor: User) -> None:
     batch.rows = []
     batch.preview = {}
     db.session.commit()
+
+
+def purge_abandoned(*, older_than: timedelta, now: datetime | None = None) -> int:
+    """Discard the staged batches nobody has touched for `older_than`; commits.
+
+    A staged batch holds a copy of the file, often personal data (names, phones, emails), so
+    it is not kept once its upload is plainly abandoned: the rows and preview go, the batch
+    stays in its owner's list as discarded. Returns how many were discarded.
+    """
+    now = now or utcnow()
+    stmt = (
+        sa.update(ImportBatch)
+        .where(
+            ImportBatch.status == ImportStatus.staged,
+            ImportBatch.updated_at < now - older_than,
+        )
+        .values(
+            status=ImportStatus.discarded,
+            rows=[],
+            preview={},
+            updated_at=now,
+            version=ImportBatch.version + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    count = db.session.execute(stmt).rowcount
+    db.session.commit()
+    if count:
+        log.info("discarded %d abandoned import batches", count)
+    return count
 
 
 def _report_json(report: ImportReport) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 
 import sqlalchemy as sa
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
@@ -81,7 +81,11 @@ def compose(digest: Digest, *, today: date, settings: mail.Settings, base_url: s
             lines += [_line(f) for f in soon]
             lines.append("")
         lines.append(_("Your follow-ups: %(url)s", url=f"{base_url.rstrip('/')}/follow-ups/mine"))
-        subject = _("%(n)d follow-ups need your attention", n=len(digest.follow_ups))
+        subject = ngettext(
+            "%(num)d follow-up needs your attention",
+            "%(num)d follow-ups need your attention",
+            len(digest.follow_ups),
+        )
         return mail.message(
             settings, to=[digest.user.email], subject=subject, body="\n".join(lines)
         )

@@ -553,7 +553,7 @@ def _insert(model: type[S], data: Mapping[str, Any], allowed: Sequence[str], act
     _check(stakeholder)
     db.session.add(stakeholder)
     db.session.flush()
-    search.index(stakeholder)
+    search.insert(search.document_for(stakeholder))  # new: no entry to look up and replace
     audit.record(
         stakeholder,
         actor=actor,

@@ -54,7 +54,7 @@ def test_rows_with_errors_stop_the_import_and_are_listed(runner, in_app, coordin
     path.write_bytes(csv_bytes([*SHEET, ["李娜", "未说", "", "", "", "no-at-sign"]]))
     result = _import(runner, path, "--as", coordinator.email)
     assert result.exit_code == 1
-    assert "Error: 1 rows have errors, so nothing was imported." in result.stderr
+    assert "Error: 1 row has errors, so nothing was imported." in result.stderr
     assert "  Row 4: 性别: “未说” is not one of: female, male, other, undisclosed." in result.stderr
     assert "邮箱: “no-at-sign” is not an email address." in result.stderr
     with in_app():
@@ -127,3 +127,43 @@ def test_a_vcard_file_is_read_by_the_contacts_parser(runner, in_app, coordinator
         wang = db.session.scalar(sa.select(Person))
         assert (wang.family_name, wang.given_name, wang.email) == ("Wang", "Fang", "wf@example.cn")
         assert wang.affiliations[0].organisation.display_name == "东莞和谐服装有限公司"
+
+
+def test_purge_imports_discards_only_uploads_left_untouched(
+    runner, in_app, coordinator, client, tmp_path
+):
+    from datetime import timedelta
+
+    from crm.models import ImportBatch, User, utcnow
+    from crm.services import imports
+    from tests.conftest import sign_in
+
+    with in_app():
+        actor = db.session.get(User, coordinator.id)
+        table = imports.read_table(csv_bytes(SHEET), "people.csv")
+        old, fresh, done = (
+            imports.stage(table, kind="people", filename=name, actor=actor).id
+            for name in ("old.csv", "fresh.csv", "done.csv")
+        )
+        imports.commit(db.session.get(ImportBatch, done), actor=actor)
+        db.session.execute(
+            sa.update(ImportBatch)
+            .where(ImportBatch.id.in_([old, done]))
+            .values(updated_at=utcnow() - timedelta(days=15))
+        )
+        db.session.commit()
+
+    result = runner.invoke(args=["crm", "purge-imports"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "Discarded 1 import untouched for 14 days.\n"
+    with in_app():
+        batches = {b.filename: b for b in db.session.scalars(sa.select(ImportBatch))}
+        assert (batches["old.csv"].status, batches["old.csv"].rows) == ("discarded", [])
+        assert batches["old.csv"].preview == {}
+        assert batches["fresh.csv"].status == "staged" and len(batches["fresh.csv"].rows) == 2
+        assert batches["done.csv"].status == "committed"
+    # The owner no longer finds the abandoned upload.
+    sign_in(client, coordinator.email)
+    assert client.get(f"/imports/{old}").status_code == 404
+    assert client.get(f"/imports/{fresh}").status_code == 200
+    assert runner.invoke(args=["crm", "purge-imports", "--days", "0"]).exit_code == 2

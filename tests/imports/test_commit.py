@@ -236,14 +236,18 @@ def test_a_database_error_mid_import_leaves_nothing_written(
 ):
     with in_app():
         before = counts()
-    real = search.store
 
-    def broken(document):  # type: ignore[no-untyped-def]
-        if document.title == "赵晨":
-            raise sa.exc.OperationalError("INSERT", {}, Exception("disk full"))
-        return real(document)
+    def failing(real):  # type: ignore[no-untyped-def]
+        def broken(document):  # type: ignore[no-untyped-def]
+            if document.title == "赵晨":
+                raise sa.exc.OperationalError("INSERT", {}, Exception("disk full"))
+            return real(document)
 
-    monkeypatch.setattr(search, "store", broken)
+        return broken
+
+    # New records are indexed with insert, updated ones with store.
+    monkeypatch.setattr(search, "store", failing(search.store))
+    monkeypatch.setattr(search, "insert", failing(search.insert))
     expected = re.escape("Row 5 could not be saved, so nothing was imported.")
     with in_app(), pytest.raises(InvalidInput, match=expected):
         _commit(staged, coordinator, on_duplicate="update")
@@ -270,7 +274,7 @@ def test_rows_with_errors_stop_the_import_unless_skipped(in_app, coordinator):
         actor = db.session.get(User, coordinator.id)
         with pytest.raises(imports.RowsRejected) as caught:
             imports.run(_table(rows), kind="people", actor=actor)
-        assert str(caught.value).startswith("1 rows have errors, so nothing was imported.")
+        assert str(caught.value).startswith("1 row has errors, so nothing was imported.")
         assert [r.number for r in caught.value.preview.invalid] == [2]
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Person)) == 0
         report = imports.run(_table(rows), kind="people", actor=actor, skip_invalid=True)

@@ -61,7 +61,7 @@ def test_coordinator_can_import_a_gbk_csv_with_a_duplicate_resolved_in_the_previ
     # Importing with an error row is refused, and nothing is written.
     refused = client.post(f"/imports/{batch_id}/commit", data={"on_duplicate": "skip"})
     assert refused.status_code == 422
-    assert "1 rows have errors, so nothing was imported." in refused.get_data(as_text=True)
+    assert "1 row has errors, so nothing was imported." in refused.get_data(as_text=True)
     with in_app():
         assert counts()["people"] == 1
 
@@ -296,7 +296,7 @@ def test_a_streamed_commit_refused_before_writing_answers_an_error_line(client):
     )
     # The stream has begun when the check runs: the refusal is its only line.
     (line,) = response.get_data(as_text=True).splitlines()
-    assert "rows have errors" in json.loads(line)["error"]
+    assert "1 row has errors" in json.loads(line)["error"]
 
 
 def test_an_upload_can_be_discarded(client, in_app):

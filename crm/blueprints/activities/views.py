@@ -507,7 +507,10 @@ def edit_topic(topic_id: int):
 @permission_required(Permission.MANAGE_TOPICS)
 def default_topics():
     added = topics.add_defaults(actor=current_user)
-    flash(_("%(count)d default topics added.", count=added), "success")
+    flash(
+        ngettext("%(num)d default topic added.", "%(num)d default topics added.", added),
+        "success",
+    )
     return redirect(url_for(".topic_list"))
 
 

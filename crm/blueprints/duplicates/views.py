@@ -2,6 +2,7 @@
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from crm.access import Permission, permission_required
@@ -76,11 +77,13 @@ def merge_records():
         else:
             moved = sum(report.moved.values())
             flash(
-                _(
-                    "Merged into “%(name)s”: %(count)d linked records moved; the other record "
+                ngettext(
+                    "Merged into “%(name)s”: %(num)d linked record moved; the other record "
                     "is in the trash.",
+                    "Merged into “%(name)s”: %(num)d linked records moved; the other record "
+                    "is in the trash.",
+                    moved,
                     name=survivor.display_name,
-                    count=moved,
                 ),
                 "success",
             )
