@@ -1306,3 +1306,41 @@ def register_index() -> None:
 
 
 register_index()
+
+
+# ---------------------------------------------------------------------------------------------
+# Trash: restore and purge (administrators)
+# ---------------------------------------------------------------------------------------------
+
+
+def restore(activity: Activity, *, actor: User) -> None:
+    """Take an activity out of the trash: it is back in lists, the calendar and search, with
+    the parties and participants it had. Administrators; InvalidInput for a live activity."""
+    _require(actor, Permission.MANAGE_TRASH)
+    if activity.deleted_at is None:
+        raise InvalidInput(_("This record is not in the trash."))
+    activity.deleted_at = None
+    audit.record(activity, actor=actor, action=AuditAction.restore, summary=activity.title)
+    index(activity)
+    db.session.commit()
+    log.info("activity %s restored from the trash", activity.id)
+
+
+def purge(activity: Activity, *, actor: User) -> None:
+    """Delete a trashed activity for good (administrators); the audit trail keeps a purge event.
+
+    The database deletes its parties, participants and topic links with it (ON DELETE
+    CASCADE); interactions and follow-ups that mention it stay, unlinked (SET NULL). Raises
+    InvalidInput for a live activity.
+    """
+    _require(actor, Permission.MANAGE_TRASH)
+    if activity.deleted_at is None:
+        raise InvalidInput(_("Only records in the trash can be purged."))
+    activity_id = activity.id
+    audit.record(activity, actor=actor, action=AuditAction.purge, summary=activity.title)
+    search.remove("activity", activity_id)
+    # A bulk DELETE leaves the cascades above to the database: an ORM delete would try to
+    # load and unlink the participants and parties, which their mappings do not allow.
+    db.session.execute(sa.delete(Activity).where(Activity.id == activity_id))
+    db.session.commit()
+    log.info("activity %s purged", activity_id)

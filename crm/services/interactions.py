@@ -264,6 +264,36 @@ def delete(interaction: Interaction, *, actor: User) -> None:
     db.session.commit()
 
 
+def restore(interaction: Interaction, *, actor: User) -> None:
+    """Take an interaction out of the trash: back in the log, timelines, last-contact dates
+    and search. Administrators; InvalidInput for a live interaction."""
+    if not can(actor, Permission.MANAGE_TRASH):
+        raise PermissionDenied(_("You do not have permission to do that."))
+    if interaction.deleted_at is None:
+        raise InvalidInput(_("This record is not in the trash."))
+    interaction.deleted_at = None
+    audit.record(interaction, actor=actor, action=AuditAction.restore, summary=interaction.subject)
+    index(interaction)
+    db.session.commit()
+    log.info("interaction %s restored from the trash", interaction.id)
+
+
+def purge(interaction: Interaction, *, actor: User) -> None:
+    """Delete a trashed interaction for good (administrators); the audit trail keeps a purge
+    event. Its links to stakeholders and staff go with it; follow-ups it led to stay, unlinked
+    (ON DELETE SET NULL). Raises InvalidInput for a live interaction."""
+    if not can(actor, Permission.MANAGE_TRASH):
+        raise PermissionDenied(_("You do not have permission to do that."))
+    if interaction.deleted_at is None:
+        raise InvalidInput(_("Only records in the trash can be purged."))
+    interaction_id = interaction.id
+    audit.record(interaction, actor=actor, action=AuditAction.purge, summary=interaction.subject)
+    search.remove("interaction", interaction_id)
+    db.session.delete(interaction)
+    db.session.commit()
+    log.info("interaction %s purged", interaction_id)
+
+
 # ---------------------------------------------------------------------------------------------
 # Search index
 # ---------------------------------------------------------------------------------------------
@@ -425,6 +455,20 @@ def listing(criteria: Criteria) -> sa.Select[Any]:
     )
 
 
+def _live_by_link() -> sa.ColumnElement[bool]:
+    """`interactions.deleted_at IS NULL` for queries that reach interactions through the
+    links of a few stakeholders, written so that SQLite cannot answer it from an index.
+
+    SQLite without statistics (no ANALYZE has run, as in a new database) otherwise walks
+    every live interaction through ix_interactions_deleted_occurred and probes the links of
+    each, instead of following the few links of the stakeholders asked about: at 15,000
+    interactions a page of last-contact dates took 100 ms instead of 1 ms, the dashboard's
+    quiet list 2 s. PostgreSQL folds `(...) = true` back into the plain test and plans it
+    with its statistics as usual.
+    """
+    return Interaction.deleted_at.is_(None).self_group() == sa.true()
+
+
 def last_contacted(stakeholder_ids: Sequence[int]) -> dict[int, datetime]:
     """The latest live interaction per stakeholder, in one grouped query."""
     if not stakeholder_ids:
@@ -433,7 +477,7 @@ def last_contacted(stakeholder_ids: Sequence[int]) -> dict[int, datetime]:
         sa.select(interaction_stakeholders.c.stakeholder_id, sa.func.max(Interaction.occurred_at))
         .join(Interaction, Interaction.id == interaction_stakeholders.c.interaction_id)
         .where(
-            Interaction.deleted_at.is_(None),
+            _live_by_link(),
             interaction_stakeholders.c.stakeholder_id.in_(stakeholder_ids),
         )
         .group_by(interaction_stakeholders.c.stakeholder_id)
@@ -461,13 +505,12 @@ def next_follow_up(stakeholder_ids: Sequence[int]) -> dict[int, date]:
 
 
 def last_contact_column(model: type[Stakeholder]) -> Any:
-    """A correlated subquery for sorting a stakeholder list by last contact."""
+    """The latest live interaction of each row, as a correlated subquery: for sorting a
+    stakeholder list by last contact, and the dashboard's quiet stakeholders."""
     return (
         sa.select(sa.func.max(Interaction.occurred_at))
         .join(interaction_stakeholders, interaction_stakeholders.c.interaction_id == Interaction.id)
-        .where(
-            interaction_stakeholders.c.stakeholder_id == model.id, Interaction.deleted_at.is_(None)
-        )
+        .where(interaction_stakeholders.c.stakeholder_id == model.id, _live_by_link())
         .correlate(model)
         .scalar_subquery()
     )

@@ -53,30 +53,33 @@ def _count(model: type[Stakeholder]) -> int:
 
 
 def quiet_stakeholders(*, today: date, limit: int = 10) -> tuple[list[QuietStakeholder], int]:
-    """Influence 4–5, not contacted in 90 days (or never): most influential first."""
+    """Influence 4–5, not contacted in 90 days (or never): most influential first, then the
+    longest quiet. Trashed interactions are not contacts; confidential ones are.
+
+    One query: the total comes with the rows, as a window count over every quiet stakeholder.
+    """
     # Over 90 days, the hours between UTC and local midnight do not matter.
     cutoff = datetime.combine(today - timedelta(days=QUIET_AFTER_DAYS), time.min, tzinfo=UTC)
-    last = interactions.last_contact_column(Stakeholder)
     recent = (
         sa.select(interaction_stakeholders.c.stakeholder_id)
         .join(Interaction, Interaction.id == interaction_stakeholders.c.interaction_id)
         .where(Interaction.deleted_at.is_(None), Interaction.occurred_at >= cutoff)
     )
-    where = (
-        Stakeholder.deleted_at.is_(None),
-        Stakeholder.influence >= 4,
-        Stakeholder.id.not_in(recent),
-    )
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(Stakeholder).where(*where))
+    # Labelled, so that ORDER BY names the column instead of running the subquery again.
+    last = interactions.last_contact_column(Stakeholder).label("last_contacted_at")
     rows = db.session.execute(
-        sa.select(Stakeholder, last)
-        .where(*where)
+        sa.select(Stakeholder, last, sa.func.count().over().label("quiet_total"))
+        .where(
+            Stakeholder.deleted_at.is_(None),
+            Stakeholder.influence >= 4,
+            Stakeholder.id.not_in(recent),
+        )
         .order_by(Stakeholder.influence.desc(), last.asc().nulls_first(), Stakeholder.sort_name)
         .limit(limit)
     ).all()
     convert = UTCDateTime().process_result_value
-    quiet = [QuietStakeholder(s, convert(when, db.engine.dialect)) for s, when in rows]
-    return quiet, total or 0
+    quiet = [QuietStakeholder(s, convert(when, db.engine.dialect)) for s, when, _total in rows]
+    return quiet, rows[0].quiet_total if rows else 0
 
 
 def dashboard(user: User, *, today: date) -> Dashboard:

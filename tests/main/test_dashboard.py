@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from crm.extensions import db
-from crm.models import Activity, User
+from crm.models import Activity, Interaction, User
 from crm.services import follow_ups, interactions, overview
 from tests.test_queries import count_queries  # noqa: F401  (a fixture, shared)
 
@@ -124,3 +124,40 @@ def test_dashboard_queries_do_not_grow_with_rows(login_as, make_person, in_app, 
     with count_queries() as many:
         assert client.get("/").status_code == 200
     assert many.count == few.count, (few, many)
+
+
+def test_a_trashed_interaction_is_no_contact_and_a_confidential_one_is(
+    login_as, make_organisation, in_app
+):
+    client = login_as("coordinator")
+    trashed = make_organisation(display_name="Trashed Ministry", org_type="government", influence=5)
+    secret = make_organisation(display_name="Secret Bureau", org_type="government", influence=5)
+    with in_app():
+        older = _log(client.user.id, trashed.id, days_ago=200)
+        recent = _log(client.user.id, trashed.id, days_ago=10, subject="Meeting to trash").id
+        _log(client.user.id, secret.id, days_ago=10, confidential=True)
+        expected = db.session.get(Interaction, older.id).occurred_at
+    assert client.post(f"/interactions/{recent}/delete").status_code == 302
+
+    page = client.get("/").get_data(as_text=True)
+    section = page[page.index('data-testid="quiet"') : page.index('data-testid="upcoming"')]
+    assert "Trashed Ministry" in section and "Secret Bureau" not in section
+    with in_app():
+        board = overview.dashboard(db.session.get(User, client.user.id), today=_today())
+        assert board.quiet_total == 1
+        (item,) = board.quiet
+        # The last contact shown is the live one, not the trashed one.
+        assert item.stakeholder.id == trashed.id and item.last_contacted_at == expected
+
+
+def test_quiet_list_shows_the_first_ten_and_counts_them_all(make_organisation, in_app):
+    for i in range(12):
+        make_organisation(display_name=f"Bureau {i:02d}", org_type="government", influence=4)
+    make_organisation(display_name="Ministry", org_type="government", influence=5)
+    with in_app():
+        quiet, total = overview.quiet_stakeholders(today=_today())
+        assert total == 13
+        assert [q.stakeholder.display_name for q in quiet] == [
+            "Ministry",
+            *(f"Bureau {i:02d}" for i in range(9)),
+        ]

@@ -1,11 +1,11 @@
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from crm.extensions import db
 from crm.models import Affiliation, AuditEvent, Organisation, Person, User
-from crm.services import stakeholders
+from crm.services import interactions, stakeholders
 
 
 def _form(**over):
@@ -469,3 +469,28 @@ def test_a_trashed_employer_is_not_shown_in_the_list(
     page = client.get(f"/people/{wang.id}").get_data(as_text=True)
     before_history = page.split('id="timeline"')[0]
     assert "Beta Electronics" in before_history and "Alpha Textiles" not in before_history
+
+
+def test_last_contact_ignores_interactions_in_the_trash(login_as, make_person, in_app):
+    client = login_as("coordinator")
+    wang = make_person(family_name="Wang", given_name="Fang")
+    li = make_person(family_name="Li", given_name="Na")
+    logged = {}
+    with in_app():
+        me = db.session.get(User, client.user.id)
+        for person, day in ((wang, 1), (wang, 20), (li, 10)):
+            logged[day] = interactions.log_interaction(
+                {
+                    "occurred_at": datetime(2026, 3, day, 2, tzinfo=UTC),
+                    "channel": "call",
+                    "subject": f"Call {day}",
+                    "stakeholder_ids": [person.id],
+                },
+                actor=me,
+            ).id
+    # The latest call, with Fang Wang, goes to the trash.
+    assert client.post(f"/interactions/{logged[20]}/delete").status_code == 302
+    page = client.get("/people?sort=last_contact&dir=desc").get_data(as_text=True)
+    assert _names(page, "Fang Wang", "Na Li") == ["Na Li", "Fang Wang"]
+    rows = dict(re.findall(r">(Fang Wang|Na Li)</a>(.*?)</tr>", page, flags=re.S))
+    assert "Mar 1, 2026" in rows["Fang Wang"] and "Mar 10, 2026" in rows["Na Li"]

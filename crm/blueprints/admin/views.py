@@ -6,8 +6,8 @@ from crm.access import Permission, permission_required
 from crm.blueprints.admin import bp
 from crm.blueprints.admin.forms import EditUserForm, NewUserForm, ResetPasswordForm
 from crm.blueprints.common import attach_error
-from crm.models import Stakeholder
-from crm.services import accounts, stakeholders
+from crm.services import accounts
+from crm.services import trash as trash_bin
 from crm.services.errors import ServiceError
 
 
@@ -94,23 +94,26 @@ def reset_password(user_id: int):
 @bp.route("/trash")
 @permission_required(Permission.MANAGE_TRASH)
 def trash():
-    return render_template("admin/trash.html", records=stakeholders.list_trash())
+    return render_template("admin/trash.html", entries=trash_bin.listing())
 
 
-@bp.route("/trash/<int:stakeholder_id>/restore", methods=["POST"])
+# Stakeholders keep the short URLs they always had; other kinds add `?kind=activity` or
+# `?kind=interaction` (ids are only unique within a kind).
+def _kind() -> str:
+    return request.args.get("kind", trash_bin.Kind.stakeholder.value)
+
+
+@bp.route("/trash/<int:record_id>/restore", methods=["POST"])
 @permission_required(Permission.MANAGE_TRASH)
-def restore(stakeholder_id: int):
-    record = stakeholders.get(Stakeholder, stakeholder_id, include_deleted=True)
-    stakeholders.restore(record, actor=current_user)
-    flash(_("“%(name)s” restored.", name=record.display_name), "success")
+def restore(record_id: int):
+    name = trash_bin.restore(_kind(), record_id, actor=current_user)
+    flash(_("“%(name)s” restored.", name=name), "success")
     return redirect(url_for(".trash"))
 
 
-@bp.route("/trash/<int:stakeholder_id>/purge", methods=["POST"])
+@bp.route("/trash/<int:record_id>/purge", methods=["POST"])
 @permission_required(Permission.MANAGE_TRASH)
-def purge(stakeholder_id: int):
-    record = stakeholders.get(Stakeholder, stakeholder_id, include_deleted=True)
-    name = record.display_name
-    stakeholders.purge(record, actor=current_user)
+def purge(record_id: int):
+    name = trash_bin.purge(_kind(), record_id, actor=current_user)
     flash(_("“%(name)s” deleted for good.", name=name), "success")
     return redirect(url_for(".trash"))
