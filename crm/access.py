@@ -39,6 +39,7 @@ class Permission(StrEnum):
     MANAGE_USERS = "manage_users"
     MANAGE_TRASH = "manage_trash"  # restore and purge
     MANAGE_TOPICS = "manage_topics"  # the editable list of activity topics
+    MANAGE_INDICATORS = "manage_indicators"  # the donor indicators (logframe) and targets
     BACKUP = "backup"
 
 
@@ -55,7 +56,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.viewer: frozenset({Permission.READ}),
     Role.member: frozenset(_MEMBER),
     Role.coordinator: frozenset(_COORDINATOR),
-    Role.manager: frozenset(_COORDINATOR),
+    Role.manager: frozenset(_COORDINATOR | {Permission.MANAGE_INDICATORS}),
     Role.admin: frozenset(Permission),
 }
 

@@ -84,6 +84,14 @@ FIELD_LABELS = {
     "participants_removed": _l("Participant removed"),
     "name_zh": _l("Chinese name"),
     "is_active": _l("Offered"),
+    # Donor indicators
+    "code": _l("Code"),
+    "unit": _l("Unit"),
+    "metric": _l("Figure"),
+    "disaggregations": _l("Disaggregations"),
+    "baseline": _l("Baseline"),
+    "baseline_year": _l("Baseline year"),
+    "targets": _l("Targets"),
 }
 
 

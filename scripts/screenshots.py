@@ -20,7 +20,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +33,18 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from crm import ROOT, create_app
 from crm.config import DevelopmentConfig
 from crm.extensions import db
-from crm.models import Affiliation, Interaction, Organisation, Person, User
-from crm.services import demo, duplicates, interactions, stakeholders
+from crm.models import (
+    Activity,
+    Affiliation,
+    Indicator,
+    Interaction,
+    Metric,
+    Organisation,
+    Participation,
+    Person,
+    User,
+)
+from crm.services import demo, duplicates, stakeholders
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -74,8 +84,6 @@ def build_app(folder: Path) -> Flask:
             f"Seeded {result.users} users, {result.organisations} organisations, "
             f"{result.people} people."
         )
-        if db.session.scalar(sa.select(sa.func.count(Interaction.id))) == 0:
-            print(f"Logged {_sample_outreach()} sample interactions.")
         if not duplicates.likely_pairs("organisation"):
             _sample_duplicate()
             print("Added a likely duplicate organisation.")
@@ -98,83 +106,6 @@ def _sample_duplicate() -> None:
         },
         actor=manager,
     )
-
-
-def _named(model: type[Organisation] | type[Person], name: str) -> int | None:
-    return db.session.scalar(
-        sa.select(model.id).where(model.display_name.like(f"{name}%"), model.deleted_at.is_(None))
-    )
-
-
-def _sample_outreach() -> int:
-    """A few interactions and follow-ups for the outreach pages, when the demo data has none."""
-    manager = db.session.scalar(sa.select(User).where(User.email == SIGN_IN_AS))
-    colleague = db.session.scalar(sa.select(User).where(User.email == SIGN_IN_AS_ZH))
-    if manager is None or colleague is None:
-        return 0
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
-    today = now.date()
-    ministry = _named(Organisation, "Ministry of Human Resources")
-    federation = _named(Organisation, "All-China Federation")
-    council = _named(Organisation, "China National Textile")
-    person = _named(Person, "Li Jianping")
-    samples = [
-        (
-            3,
-            "meeting",
-            "Labour inspection dialogue: next steps",
-            [ministry, person],
-            "Agreed to co-host two provincial workshops on labour inspection in supply chains.",
-            [
-                ("Send draft workshop agenda", today - timedelta(days=2), "high", manager),
-                (
-                    "Share inspection checklist translation",
-                    today + timedelta(days=3),
-                    "normal",
-                    manager,
-                ),
-            ],
-        ),
-        (
-            9,
-            "wechat",
-            "Forum 2026 speaker confirmation",
-            [council],
-            "Council confirmed a vice-president as speaker; wants the programme by next month.",
-            [("Confirm speaker travel", today + timedelta(days=12), "normal", manager)],
-        ),
-        (
-            20,
-            "call",
-            "Tripartite consultation on wage guidelines",
-            [federation],
-            None,
-            [("Circulate meeting minutes", today + timedelta(days=1), "low", colleague)],
-        ),
-    ]
-    count = 0
-    for days_ago, channel, subject, with_ids, outcome, tasks in samples:
-        ids = [i for i in with_ids if i is not None]
-        if not ids:
-            continue
-        interactions.log_interaction(
-            {
-                "occurred_at": now - timedelta(days=days_ago),
-                "channel": channel,
-                "subject": subject,
-                "summary": "Discussed the programme's plans for the coming quarter.",
-                "outcome": outcome,
-                "stakeholder_ids": ids,
-                "staff_ids": [manager.id],
-            },
-            follow_ups_data=[
-                {"title": title, "due_on": due, "priority": priority, "assignee_id": user.id}
-                for title, due, priority, user in tasks
-            ],
-            actor=manager,
-        )
-        count += 1
-    return count
 
 
 def _busiest(model: type[Organisation] | type[Person], column: Any) -> int | None:
@@ -228,6 +159,8 @@ def take(
     organisation_id: int | None,
     person_id: int | None,
     interaction_id: int | None,
+    indicator_id: int | None = None,
+    activity_id: int | None = None,
 ) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -267,8 +200,30 @@ def take(
         else:
             print("  no interaction: interaction.png not taken")
         shoot(page, "/follow-ups/mine", out, "my-follow-ups.png")
+        # Activities: the list, the training that reached most people, the MoUs.
+        shoot(page, "/activities", out, "activities.png", full_page=False)
+        if activity_id is not None:
+            shoot(page, f"/activities/{activity_id}", out, "activity.png")
+        else:
+            print("  no activity in the demo data: activity.png not taken")
+        shoot(page, "/activities/mous", out, "mous.png", full_page=False)
+        # The engagement report of this quarter (the default period).
+        shoot(page, "/reports", out, "report.png", full_page=False)
         shoot(page, f"/search?q={SEARCH_FOR}", out, "search.png", full_page=False)
         shoot(page, "/duplicates", out, "duplicates.png", full_page=False)
+        # Donor indicators: the table of this year, then one indicator with its breakdowns.
+        shoot(page, "/reports/indicators", out, "indicators.png")
+        if indicator_id is not None:
+            shoot(page, f"/reports/indicators/{indicator_id}", out, "indicator.png")
+            year = datetime.now(UTC).year
+            shoot(
+                page,
+                f"/reports/indicators/{indicator_id}/records?start={year}-01-01&end={year}-12-31",
+                out,
+                "indicator-records.png",
+            )
+        else:
+            print("  no indicator in the demo data: indicator.png not taken")
         # The same session at phone width.
         phone = context.new_page()
         phone.set_viewport_size(PHONE)
@@ -313,10 +268,36 @@ def main(argv: list[str] | None = None) -> int:
                 .order_by(Interaction.occurred_at.desc())
                 .limit(1)
             )
+            # The indicator with the most breakdowns: participants trained, by sex and sector.
+            indicator_id = db.session.scalar(
+                sa.select(Indicator.id)
+                .where(
+                    Indicator.deleted_at.is_(None),
+                    Indicator.metric == Metric.participants_trained,
+                )
+                .order_by(Indicator.id)
+                .limit(1)
+            )
+            activity_id = db.session.scalar(
+                sa.select(Activity.id)
+                .join(Participation, Participation.activity_id == Activity.id)
+                .where(Activity.deleted_at.is_(None), Activity.type == "training")
+                .group_by(Activity.id)
+                .order_by(sa.func.count().desc(), Activity.id)
+                .limit(1)
+            )
             db.session.remove()
         with serving(app) as base_url:
             print(f"Signed in as {SIGN_IN_AS}; saving to {args.out}:")
-            take(base_url, args.out, organisation_id, person_id, interaction_id)
+            take(
+                base_url,
+                args.out,
+                organisation_id,
+                person_id,
+                interaction_id,
+                indicator_id,
+                activity_id,
+            )
         with app.app_context():
             db.engine.dispose()
     return 0

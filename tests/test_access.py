@@ -15,7 +15,14 @@ import pytest
 from crm.access import Role
 from crm.extensions import db
 from crm.models import Organisation, Person, RelationshipType, Stakeholder, User
-from crm.services import activities, follow_ups, interactions, stakeholders, topics
+from crm.services import (
+    activities,
+    follow_ups,
+    indicators,
+    interactions,
+    stakeholders,
+    topics,
+)
 
 # Reachable without signing in; anything added here must be argued for in review. Calendar
 # apps cannot sign in: the feed is opened by a secret token in its URL instead.
@@ -90,6 +97,18 @@ ROUTES = [
     ("GET",  "/reports?table=coverage&format=csv",              (302, 200, 200, 200, 200, 200)),
     ("GET",  "/reports?table=not_contacted&format=csv",         (302, 403, 403, 200, 200, 200)),
     ("GET",  "/reports?format=xlsx",                            (302, 200, 200, 200, 200, 200)),
+    # Donor indicators: everyone reads them; managers and administrators keep them.
+    ("GET",  "/reports/indicators",                             (302, 200, 200, 200, 200, 200)),
+    ("GET",  "/reports/indicators?format=xlsx",                 (302, 200, 200, 200, 200, 200)),
+    ("GET",  "/reports/indicators/new",                         (302, 403, 403, 403, 200, 200)),
+    ("POST", "/reports/indicators/new",                         (302, 403, 403, 403, 400, 400)),
+    ("GET",  "/reports/indicators/{indicator}",                 (302, 200, 200, 200, 200, 200)),
+    ("GET",  "/reports/indicators/{indicator}?format=csv",      (302, 200, 200, 200, 200, 200)),
+    ("GET",  "/reports/indicators/{indicator}/records",         (302, 200, 200, 200, 200, 200)),
+    ("GET",  "/reports/indicators/{indicator}/edit",            (302, 403, 403, 403, 200, 200)),
+    ("POST", "/reports/indicators/{indicator}/edit",            (302, 403, 403, 403, 400, 400)),
+    ("GET",  "/reports/indicators/{indicator}/delete",          (302, 403, 403, 403, 200, 200)),
+    ("POST", "/reports/indicators/{indicator}/delete",          (302, 403, 403, 403, 302, 302)),
     # List exports (?format=csv|xlsx): personal data for coordinators and up.
     ("GET",  "/organisations?format=xlsx",                      (302, 200, 200, 200, 200, 200)),
     ("GET",  "/people?format=csv",                              (302, 403, 403, 200, 200, 200)),
@@ -280,6 +299,18 @@ def fill(app, actor, make_organisation, make_person, make_user):  # type: ignore
             )
             return added.id
 
+    def indicator() -> int:
+        with app.app_context():
+            return indicators.create(
+                {
+                    "name": "Participants trained",
+                    "unit": "people",
+                    "metric": "participants_trained",
+                    "baseline": 0,
+                },
+                actor=db.session.get(User, actor.id),
+            ).id
+
     def topic() -> int:
         with app.app_context():
             return topics.create(
@@ -291,6 +322,7 @@ def fill(app, actor, make_organisation, make_person, make_user):  # type: ignore
         "party": party,
         "participation": participation,
         "topic": topic,
+        "indicator": indicator,
         "org": org,
         "org2": org2,
         "person": person,

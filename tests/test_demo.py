@@ -213,3 +213,34 @@ def test_seed_demo_reports_a_database_without_tables(tmp_path):
     assert "flask --app wsgi db upgrade" in result.stderr
     with app.app_context():
         db.engine.dispose()
+
+
+def test_the_demo_logframe_has_bilingual_indicators_with_three_years_of_targets(
+    runner, client, in_app
+):
+    from datetime import UTC, datetime
+
+    from crm.models import AuditEvent as Event
+    from crm.services import demo_logframe, indicators
+
+    assert _seed(runner).exit_code == 0
+    this_year = datetime.now(UTC).year
+    with in_app():
+        listed = indicators.list_indicators()
+        assert [i.code for i in listed] == [spec.code for spec in demo_logframe.LOGFRAME]
+        assert {i.metric.value for i in listed} == {m.value for m in indicators.Metric}
+        for found in listed:
+            assert found.name_zh and found.unit and found.baseline_year == this_year - 2
+            assert [t.year for t in found.targets] == [this_year - 1, this_year, this_year + 1]
+            assert set(found.disaggregations) <= set(indicators.SUPPORTED[found.metric])
+        manager = accounts.by_email("manager@example.org")
+        events = db.session.scalars(
+            sa.select(Event).where(Event.entity_type == "indicators", Event.actor_id == manager.id)
+        ).all()
+        assert len(events) == len(listed)
+    client.post("/login", data={"email": "manager@example.org", "password": demo.DEMO_PASSWORD})
+    page = client.get("/reports/indicators")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Enterprises trained on responsible business conduct and due diligence" in html
+    assert "接受培训的人数（按性别分列）" in html

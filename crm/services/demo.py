@@ -27,7 +27,7 @@ from werkzeug.security import check_password_hash
 from crm.access import Role
 from crm.extensions import db
 from crm.models import Organisation, Person, RelationshipType, User
-from crm.services import accounts, demo_programme, stakeholders, topics
+from crm.services import accounts, demo_logframe, demo_programme, stakeholders, topics
 from crm.services.errors import Conflict
 
 DEMO_PASSWORD = "demo-password"
@@ -877,6 +877,8 @@ def _load() -> SeedResult:
         people_by_org=people_by_org,
         topic_ids={t.name: t.id for t in topics.all_topics()},
     )
+    # The donor indicators (logframe), kept by the demo manager.
+    demo_logframe.load(actor=next(u for u in users if u.role == Role.manager))
     return SeedResult(
         users=len(users),
         organisations=len(orgs),

@@ -1,10 +1,10 @@
 """The trash: what was deleted from its page, for administrators to restore or purge.
 
-Organisations, people, activities and interactions have a delete button and go to the trash
-(follow-ups are cancelled, not deleted, in the interface). Each kind keeps its rules in its
-own service (`stakeholders.restore`, `activities.purge`, ...), which checks the actor's
-permission, audits and commits; this module lists the kinds together and finds the record a
-trash action names.
+Organisations, people, activities, interactions and donor indicators have a delete button
+and go to the trash (follow-ups are cancelled, not deleted, in the interface). Each kind keeps
+its rules in its own service (`stakeholders.restore`, `activities.purge`, ...), which checks
+the actor's permission, audits and commits; this module lists the kinds together and finds
+the record a trash action names.
 """
 
 from __future__ import annotations
@@ -20,8 +20,16 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm.extensions import db
-from crm.models import Activity, AuditAction, AuditEvent, Interaction, Stakeholder, User
-from crm.services import activities, interactions, stakeholders
+from crm.models import (
+    Activity,
+    AuditAction,
+    AuditEvent,
+    Indicator,
+    Interaction,
+    Stakeholder,
+    User,
+)
+from crm.services import activities, indicators, interactions, stakeholders
 from crm.services.errors import NotFound
 
 LIMIT = 500
@@ -31,9 +39,10 @@ class Kind(StrEnum):
     stakeholder = "stakeholder"
     activity = "activity"
     interaction = "interaction"
+    indicator = "indicator"
 
 
-Record = Stakeholder | Activity | Interaction
+Record = Stakeholder | Activity | Interaction | Indicator
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,13 @@ KINDS: dict[Kind, Rules] = {
     Kind.interaction: Rules(
         Interaction, interactions.restore, interactions.purge, name=lambda i: i.subject
     ),
+    Kind.indicator: Rules(
+        Indicator,
+        indicators.restore,
+        indicators.purge,
+        name=lambda i: f"{i.code} {i.name}" if i.code else i.name,
+        name_zh=lambda i: i.name_zh,
+    ),
 }
 
 
@@ -88,7 +104,8 @@ class Entry:
 
 
 def listing(*, limit: int = LIMIT) -> list[Entry]:
-    """The most recently deleted records of every kind, newest first, in five queries."""
+    """The most recently deleted records of every kind, newest first: one query per kind and
+    one for who deleted them."""
     found: list[tuple[datetime, Kind, Record]] = []
     for kind, rules in KINDS.items():
         model = rules.model

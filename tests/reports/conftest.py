@@ -67,6 +67,8 @@ from crm.models import (
     User,
 )
 from crm.services import activities, follow_ups, interactions, stakeholders
+from tests.reports.logframe import Logframe
+from tests.reports.logframe import build as build_logframe
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 START, END = date(2026, 1, 1), date(2026, 3, 31)
@@ -340,3 +342,12 @@ def known(app, actor, make_user) -> Known:  # type: ignore[no-untyped-def]
         ids = build(db.session.get(User, actor.id), alice, bob)
         db.session.remove()
     return Known(ids, alice, bob)
+
+
+@pytest.fixture
+def logframe(app, actor) -> Logframe:  # type: ignore[no-untyped-def]
+    """The donor-indicator data set of tests/reports/logframe.py."""
+    with app.app_context():
+        ids = build_logframe(db.session.get(User, actor.id))
+        db.session.remove()
+    return Logframe(ids)

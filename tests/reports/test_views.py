@@ -157,6 +157,12 @@ def test_charts_are_inline_svg_with_title_axis_labels_and_a_description(login_as
     sexes = next(s for s in svgs if 'id="chart-participants-by-sex"' in s)
     assert ">Sex<" in sexes and ">Participants<" in sexes and ">Women<" in sexes
     for svg in svgs:
+        if 'id="chart-engaged-by-type"' not in svg:  # the vertical charts: a y axis of counts
+            start = svg.index('class="axis y')
+            end = svg.find('class="axis x', start)
+            y_axis = svg[start : end if end > 0 else None]
+            ticks = re.findall(r'<g class="guides"><path [^>]*/><text [^>]*>([^<]*)</text>', y_axis)
+            assert ticks and all(t.isdigit() for t in ticks), ticks  # whole numbers only
         assert "<script" not in svg  # works offline: no tooltip script, no link to one
         assert "kozea.github.io" not in svg
 

@@ -91,6 +91,19 @@ def _config(title: str, x_title: str, y_title: str, **extra: object) -> dict[str
     }
 
 
+def _counts(maximum: int) -> dict[str, object]:
+    """Whole-number ticks for an axis of counts: pygal would label 0.4, 0.8… when the
+    counts are small. At most about eight ticks, in steps of 1, 2 or 5 times a power of ten."""
+    step = 1
+    while maximum / step > 8:
+        for factor in (2, 2.5, 2):  # 1 → 2 → 5 → 10 → 20 → 50 → 100 …
+            step = int(step * factor)
+            if maximum / step <= 8:
+                break
+    top = max(step, -(-maximum // step) * step)
+    return {"y_labels": list(range(0, top + 1, step))}
+
+
 def _render(chart: pygal.graph.graph.Graph, key: str, title: str, description: str) -> Chart:
     """The chart as inline SVG markup with an accessible title and description."""
     root = chart.render_tree()
@@ -128,7 +141,8 @@ def _months(report: reports.EngagementReport) -> list[str]:
 
 def interactions_by_channel(report: reports.EngagementReport) -> Chart:
     title = _("Interactions per month by channel")
-    chart = pygal.StackedBar(**_config(title, _("Month"), _("Interactions")))
+    top = max((sum(row.counts) for row in report.by_channel), default=0)
+    chart = pygal.StackedBar(**_config(title, _("Month"), _("Interactions"), **_counts(top)))
     chart.x_labels = _months(report)
     for i, channel in enumerate(report.channels):
         chart.add(label(Channel(channel)), [row.counts[i] for row in report.by_channel])
@@ -144,7 +158,8 @@ def interactions_by_channel(report: reports.EngagementReport) -> Chart:
 
 def interactions_by_sector(report: reports.EngagementReport) -> Chart:
     title = _("Interactions per month by sector")
-    chart = pygal.Bar(**_config(title, _("Month"), _("Interactions")))
+    top = max((n for row in report.by_sector for n in row.counts), default=0)
+    chart = pygal.Bar(**_config(title, _("Month"), _("Interactions"), **_counts(top)))
     chart.x_labels = _months(report)
     for i, sector in enumerate(report.sectors):
         chart.add(reports.sector_label(sector), [row.counts[i] for row in report.by_sector])
@@ -159,11 +174,12 @@ def interactions_by_sector(report: reports.EngagementReport) -> Chart:
 
 def engaged_by_type(report: reports.EngagementReport) -> Chart:
     title = _("Stakeholders engaged by type")
+    rows = report.engaged_by_type
+    top = max((r.total for r in rows), default=0)
     chart = pygal.HorizontalBar(
         # A horizontal chart: the value axis is at the bottom, the types on the left.
-        **_config(title, _("Stakeholders"), _("Stakeholder type"), height=380)
+        **_config(title, _("Stakeholders"), _("Stakeholder type"), height=380, **_counts(top))
     )
-    rows = report.engaged_by_type
     chart.x_labels = [reports.type_label(r.key) for r in rows]
     chart.add(_("Engaged in the period"), [r.engaged for r in rows])
     chart.add(_("All"), [r.total for r in rows])
@@ -179,8 +195,15 @@ def engaged_by_type(report: reports.EngagementReport) -> Chart:
 def levels(report: reports.EngagementReport) -> Chart:
     title = _("Engagement levels now")
     colours = tuple(LEVEL_COLOURS[level] for level, _n in report.levels.now)
+    top = max((n for _level, n in report.levels.now), default=0)
     chart = pygal.Bar(
-        **_config(title, _("Engagement level"), _("Stakeholders"), style=_style(colours))
+        **_config(
+            title,
+            _("Engagement level"),
+            _("Stakeholders"),
+            style=_style(colours),
+            **_counts(top),
+        )
     )
     chart.x_labels = [label(EngagementLevel(level)) for level, _n in report.levels.now]
     for i, (level, n) in enumerate(report.levels.now):
@@ -200,7 +223,13 @@ def levels(report: reports.EngagementReport) -> Chart:
 def participants_by_sex(report: reports.EngagementReport) -> Chart:
     title = _("Participants by sex")
     acts = report.activities
-    chart = pygal.StackedBar(**_config(title, _("Sex"), _("Participants")))
+    top = max(
+        acts.named_women + acts.unnamed_women,
+        acts.named_men + acts.unnamed_men,
+        acts.named_other,
+        acts.named_undisclosed + acts.unnamed_unspecified,
+    )
+    chart = pygal.StackedBar(**_config(title, _("Sex"), _("Participants"), **_counts(top)))
     chart.x_labels = [_("Women"), _("Men"), _("Other"), _("Not stated")]
     chart.add(
         _("Named"), [acts.named_women, acts.named_men, acts.named_other, acts.named_undisclosed]
