@@ -93,7 +93,10 @@ def _config(title: str, x_title: str, y_title: str, **extra: object) -> dict[str
 
 def _counts(maximum: int) -> dict[str, object]:
     """Whole-number ticks for an axis of counts: pygal would label 0.4, 0.8… when the
-    counts are small. At most about eight ticks, in steps of 1, 2 or 5 times a power of ten."""
+    counts are small. At most about eight ticks, in steps of 1, 2 or 5 times a power of ten.
+    Nothing for an empty chart: pygal then shows its "no data" text (and fails on labels)."""
+    if maximum <= 0:
+        return {}
     step = 1
     while maximum / step > 8:
         for factor in (2, 2.5, 2):  # 1 → 2 → 5 → 10 → 20 → 50 → 100 …
