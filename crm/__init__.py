@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from enum import StrEnum
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -181,16 +183,43 @@ _RELATIONSHIP_FIELDS = frozenset(
 )
 
 
+@cache
+def _columns() -> dict[str, dict[str, type[StrEnum] | None]]:
+    """Per audited table, its columns: the enum of an enum column, None for the others."""
+    from crm.extensions import db
+
+    found: dict[str, dict[str, type[StrEnum] | None]] = {}
+    for mapper in db.Model.registry.mappers:
+        table = getattr(mapper.class_, "__tablename__", None)
+        if table is None:
+            continue
+        found[table] = {
+            column.key: getattr(column.type, "enum_class", None) for column in mapper.columns
+        }
+    return found
+
+
 def _change_text(value: Any, field: str | None = None, entity_type: str | None = None) -> str:
     """A recorded value for the history, with relationship texts in words.
 
     The audit trail stores "supplier_to X" on the source and "Y supplier_to" on the target
     (crm.services.stakeholders); they read "supplier to X" and "Y — supplier to this
-    organisation". Anything else is its enum label, or itself.
+    organisation". An enum column's value is its label; a free-text column's value is itself
+    (a unit "people" is not the import kind "People"); other recorded values (lists, derived
+    fields) take the label of any enum value they equal.
     """
     from crm.models import RelationshipType, label
 
     if not isinstance(value, str) or field not in _RELATIONSHIP_FIELDS:
+        columns = _columns().get(entity_type or "", {})
+        if isinstance(value, str) and field in columns:
+            enum = columns[field]
+            if enum is None:
+                return value
+            try:
+                return label(enum(value))
+            except ValueError:
+                return value
         return label(value)
     kinds = {t.value for t in RelationshipType}
     if field.startswith("inverse_"):
