@@ -41,7 +41,7 @@ MUST_RUN = " (CI=true: browser tests may not be skipped)"
 
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 except ImportError as error:  # pragma: no cover - depends on the environment
     if IN_CI:
         raise RuntimeError(NO_PLAYWRIGHT + MUST_RUN) from error
@@ -63,6 +63,11 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1366, "height": 900}
 TIMEOUT_MS = 10_000
 ARTIFACTS = "test-artifacts"
+
+if sync_playwright is not None:
+    # Assertions wait as long as actions do: 5 s (Playwright's default for expect) was too
+    # short for a typeahead answer when the other test worker loads both cores.
+    expect.set_options(timeout=TIMEOUT_MS)
 
 HERE = Path(__file__).resolve().parent
 REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
