@@ -1728,6 +1728,17 @@ def _changes(record: Stakeholder, data: Mapping[str, Any]) -> dict[str, Any]:
     return changes
 
 
+_PEOPLE = Kind(
+    name=ImportKind.people.value,
+    model=Person,
+    fields=PERSON_IMPORT_FIELDS,
+    required=("full_name", "chinese_name", "family_name", "given_name"),
+    build=build_person,
+    find=find_people,
+    keys=person_keys,
+    write=write_person,
+)
+
 KINDS: dict[str, Kind] = {
     ImportKind.organisations.value: Kind(
         name=ImportKind.organisations.value,
@@ -1739,24 +1750,11 @@ KINDS: dict[str, Kind] = {
         keys=organisation_keys,
         write=write_organisation,
     ),
-    ImportKind.people.value: Kind(
-        name=ImportKind.people.value,
-        model=Person,
-        fields=PERSON_IMPORT_FIELDS,
-        required=("full_name", "chinese_name", "family_name", "given_name"),
-        build=build_person,
-        find=find_people,
-        keys=person_keys,
-        write=write_person,
-    ),
-    ImportKind.attendance.value: Kind(
+    ImportKind.people.value: _PEOPLE,
+    # A sign-in sheet is read and matched as people are; only writing differs.
+    ImportKind.attendance.value: replace(
+        _PEOPLE,
         name=ImportKind.attendance.value,
-        model=Person,
-        fields=PERSON_IMPORT_FIELDS,
-        required=("full_name", "chinese_name", "family_name", "given_name"),
-        build=build_person,
-        find=find_people,
-        keys=person_keys,
         write=write_attendee,
         default_action=DuplicateAction.update,
         options=attendance_options,
