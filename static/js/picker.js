@@ -145,7 +145,10 @@
         }
       });
     }
-    lastQuery = input.value.trim();
+    // The page was rendered with defaultValue. Text typed before this script ran (a quick
+    // typist while the page loads) had no listener yet: look it up now.
+    lastQuery = input.defaultValue.trim();
+    if (input.value.trim() !== lastQuery) lookup();
   }
 
   document.addEventListener("DOMContentLoaded", () => {
