@@ -206,7 +206,11 @@ def test_author_can_edit_and_a_stale_edit_is_a_conflict(login_as, wang, in_app):
         f"/interactions/{interaction_id}/edit", data={**edit, "subject": "Lost update"}
     )
     assert stale.status_code == 409
-    assert "Lost update" in stale.get_data(as_text=True)
+    page = stale.get_data(as_text=True)
+    assert "Lost update" in page  # the user's text stays in the form
+    conflict = page.split('data-testid="conflict"', 1)[1].split("</div>", 1)[0]
+    assert "Subject" in conflict and "Updated subject" in conflict  # the saved value, labelled
+    assert "Channel" in conflict and "Meeting" in conflict and "channel:" not in conflict
     with in_app():
         assert db.session.get(Interaction, interaction_id).subject == "Updated subject"
 
