@@ -54,6 +54,10 @@ def _sign_in_sheet() -> bytes:
 
 
 def _pick(scope, label: str, query: str, choice: str) -> None:  # type: ignore[no-untyped-def]
+    # The activity page comes back as /activities/1#parties: when it has loaded, Chromium
+    # moves focus off whatever had it (the anchor is not focusable), which would close a
+    # menu typed into before. A person reads the page first; the test waits for the load.
+    scope.page.wait_for_load_state("load")
     box = scope.get_by_label(label, exact=True)
     box.fill(query)
     option = scope.get_by_role("option", name=choice)
