@@ -1,16 +1,19 @@
-"""View helpers every blueprint uses: defensive query-string parsing and service errors
-attached to form fields."""
+"""View helpers every blueprint uses: defensive query-string parsing, service errors
+attached to form fields, and the body of an edit page with optimistic locking."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app, flash, redirect, request
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
-from crm.forms import BaseForm
-from crm.services.errors import ServiceError
+from crm.forms import BaseForm, VersionedForm
+from crm.services.errors import Conflict, ServiceError
 
 MAX_TEXT = 200
 
@@ -72,3 +75,35 @@ def attach_error(form: BaseForm, err: ServiceError) -> None:
         field.errors = [*field.errors, str(err)]
     else:
         form.form_errors.append(str(err))
+
+
+def save_edit(
+    form: VersionedForm,
+    record: Any,
+    save: Callable[[], object],
+    *,
+    show: Callable[..., ResponseReturnValue],
+    done: str,
+    attach: Callable[[Any, ServiceError], None] = attach_error,
+) -> ResponseReturnValue:
+    """The body of an edit page: on a valid POST, `save()` (the service's update, given
+    the version the form was read at), then "Changes saved." and a redirect to `done`.
+
+    `show(status, conflict=None)` renders the page. A Conflict shows it again (409) with
+    the saved values beside the user's, which stay in the form, and the form now carries
+    the new version, so saving again keeps the user's values knowingly; other service
+    errors go to their fields (400). A GET renders the page (200).
+    """
+    if form.validate_on_submit():
+        try:
+            save()
+        except Conflict as err:
+            form.form_errors.append(str(err))
+            form.version.data = str(record.version)
+            return show(409, conflict=err.current)
+        except ServiceError as err:
+            attach(form, err)
+        else:
+            flash(_("Changes saved."), "success")
+            return redirect(done)
+    return show(400 if request.method == "POST" else 200)

@@ -17,7 +17,7 @@ from crm.blueprints.activities.forms import (
     SignInSheetForm,
     TopicForm,
 )
-from crm.blueprints.common import attach_error, list_args
+from crm.blueprints.common import attach_error, list_args, save_edit
 from crm.blueprints.reports import downloads
 from crm.forms import BaseForm, id_choices, local_timezone
 from crm.models import Activity, ActivityStatus, ActivityType, ImportKind, Sector, Topic, label
@@ -209,24 +209,22 @@ def edit(activity_id: int):
     form = _form(obj=activity, keep=current_topics)
     if request.method == "GET":
         form.topic_ids.data = current_topics
-    if form.validate_on_submit():
-        try:
-            activities.update(
-                activity, form.changes(), version=form.version_number, actor=current_user
-            )
-        except Conflict as err:
-            form.form_errors.append(str(err))
-            form.version.data = str(activity.version)
-            return render_template(
-                "activities/edit.html", form=form, activity=activity, conflict=err.current
-            ), 409
-        except ServiceError as err:
-            attach_error(form, err)
-        else:
-            flash(_("Changes saved."), "success")
-            return redirect(url_for(".detail", activity_id=activity.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("activities/edit.html", form=form, activity=activity), status
+
+    def show(status: int, conflict: object = None):  # type: ignore[no-untyped-def]
+        page = render_template(
+            "activities/edit.html", form=form, activity=activity, conflict=conflict
+        )
+        return page, status
+
+    return save_edit(
+        form,
+        activity,
+        lambda: activities.update(
+            activity, form.changes(), version=form.version_number, actor=current_user
+        ),
+        show=show,
+        done=url_for(".detail", activity_id=activity.id),
+    )
 
 
 @bp.route("/<int:activity_id>/delete", methods=["GET", "POST"])

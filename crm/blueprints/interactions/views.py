@@ -3,7 +3,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import Permission, permission_required
-from crm.blueprints.common import attach_error, list_args
+from crm.blueprints.common import attach_error, list_args, save_edit
 from crm.blueprints.interactions import bp
 from crm.blueprints.interactions.forms import InteractionForm
 from crm.blueprints.reports import downloads
@@ -11,7 +11,7 @@ from crm.extensions import db
 from crm.forms import id_choices, local_timezone
 from crm.models import Activity, Channel, Interaction, OrgType, Sector, StakeholderKind, User, label
 from crm.services import accounts, exports, follow_ups, interactions, mail, stakeholders
-from crm.services.errors import Conflict, PermissionDenied, ServiceError
+from crm.services.errors import PermissionDenied, ServiceError
 
 
 def mail_settings() -> mail.Settings:
@@ -158,27 +158,26 @@ def edit(interaction_id: int):
         form.stakeholders.labels = {s.id: s.display_name for s in interaction.stakeholders}
         form.staff.data = [u.id for u in interaction.staff]
         form.activity_id.display = interaction.activity.title if interaction.activity else ""
-    if form.validate_on_submit():
-        try:
-            interactions.update(
-                interaction,
-                form.interaction_data(),
-                version=form.version_number,
-                actor=current_user,
-            )
-        except Conflict as err:
-            form.form_errors.append(str(err))
-            form.version.data = str(interaction.version)
-            return render_template(
-                "interactions/edit.html", form=form, interaction=interaction, conflict=err.current
-            ), 409
-        except ServiceError as err:
-            _attach(form, err)
-        else:
-            flash(_("Changes saved."), "success")
-            return redirect(url_for(".detail", interaction_id=interaction.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("interactions/edit.html", form=form, interaction=interaction), status
+
+    def show(status: int, conflict: object = None):  # type: ignore[no-untyped-def]
+        page = render_template(
+            "interactions/edit.html", form=form, interaction=interaction, conflict=conflict
+        )
+        return page, status
+
+    return save_edit(
+        form,
+        interaction,
+        lambda: interactions.update(
+            interaction,
+            form.interaction_data(),
+            version=form.version_number,
+            actor=current_user,
+        ),
+        show=show,
+        done=url_for(".detail", interaction_id=interaction.id),
+        attach=_attach,
+    )
 
 
 @bp.route("/<int:interaction_id>/delete", methods=["GET", "POST"])

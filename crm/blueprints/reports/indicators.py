@@ -12,14 +12,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import Permission, permission_required
-from crm.blueprints.common import attach_error
+from crm.blueprints.common import attach_error, save_edit
 from crm.blueprints.reports import bp, downloads
 from crm.blueprints.reports.forms import IndicatorForm
 from crm.blueprints.reports.views import MAX_TEXT, today
 from crm.forms import local_timezone
 from crm.models import Indicator
 from crm.services import audit, exports, indicators, reports
-from crm.services.errors import Conflict, InvalidInput, ServiceError
+from crm.services.errors import InvalidInput, ServiceError
 
 # The query-string name of each breakdown on the records page, and of "No sector".
 DIMENSION_ARGS = {
@@ -269,24 +269,22 @@ def edit_indicator(indicator_id: int):
     form = IndicatorForm(obj=found)
     if request.method == "GET":
         form.pad_targets()
-    if form.validate_on_submit():
-        try:
-            indicators.update(
-                found, form.changes(), version=form.version_number, actor=current_user
-            )
-        except Conflict as err:
-            form.form_errors.append(str(err))
-            form.version.data = str(found.version)
-            return render_template(
-                "reports/indicators/edit.html", form=form, indicator=found, conflict=err.current
-            ), 409
-        except ServiceError as err:
-            attach_error(form, err)
-        else:
-            flash(_("Changes saved."), "success")
-            return redirect(url_for(".indicator", indicator_id=found.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("reports/indicators/edit.html", form=form, indicator=found), status
+
+    def show(status: int, conflict: object = None):  # type: ignore[no-untyped-def]
+        page = render_template(
+            "reports/indicators/edit.html", form=form, indicator=found, conflict=conflict
+        )
+        return page, status
+
+    return save_edit(
+        form,
+        found,
+        lambda: indicators.update(
+            found, form.changes(), version=form.version_number, actor=current_user
+        ),
+        show=show,
+        done=url_for(".indicator", indicator_id=found.id),
+    )
 
 
 @bp.route("/indicators/<int:indicator_id>/delete", methods=["GET", "POST"])
