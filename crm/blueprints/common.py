@@ -3,8 +3,9 @@ attached to form fields, and the body of an edit page with optimistic locking.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
@@ -13,6 +14,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from crm.forms import BaseForm, VersionedForm
+from crm.services.audit import json_value
 from crm.services.errors import Conflict, ServiceError
 
 MAX_TEXT = 200
@@ -77,6 +79,36 @@ def attach_error(form: BaseForm, err: ServiceError) -> None:
         form.form_errors.append(str(err))
 
 
+_EMPTY = (None, "", [])
+
+
+def _same(yours: Any, theirs: Any) -> bool:
+    """Whether a submitted value and a saved one mean the same (40 and "40.00", a date and
+    its ISO text, lists in any order, empty and None)."""
+    yours, theirs = json_value(yours), json_value(theirs)
+    if yours in _EMPTY or theirs in _EMPTY:
+        return yours in _EMPTY and theirs in _EMPTY
+    if isinstance(yours, list) and isinstance(theirs, list):
+        return sorted(map(str, yours)) == sorted(map(str, theirs))
+    try:
+        return Decimal(str(yours)) == Decimal(str(theirs))
+    except (InvalidOperation, ValueError):
+        return str(yours).strip() == str(theirs).strip()
+
+
+def conflict_rows(
+    current: Mapping[str, Any], mine: Mapping[str, Any]
+) -> list[tuple[str, Any, bool]]:
+    """(field, saved value, differs from what the user submitted) for a conflict box: the
+    saved record's fields, without those empty on both sides."""
+    rows = []
+    for name, theirs in current.items():
+        differs = name in mine and not _same(mine[name], theirs)
+        if differs or theirs not in _EMPTY:
+            rows.append((name, theirs, differs))
+    return rows
+
+
 def save_edit(
     form: VersionedForm,
     record: Any,
@@ -84,14 +116,16 @@ def save_edit(
     *,
     show: Callable[..., ResponseReturnValue],
     done: str,
+    mine: Callable[[], Mapping[str, Any]] | None = None,
     attach: Callable[[Any, ServiceError], None] = attach_error,
 ) -> ResponseReturnValue:
     """The body of an edit page: on a valid POST, `save()` (the service's update, given
     the version the form was read at), then "Changes saved." and a redirect to `done`.
 
     `show(status, conflict=None)` renders the page. A Conflict shows it again (409) with
-    the saved values beside the user's, which stay in the form, and the form now carries
-    the new version, so saving again keeps the user's values knowingly; other service
+    `conflict_rows` of the saved values, marked where they differ from `mine()` (the values
+    the user submitted, as the service takes them); the user's values stay in the form,
+    which now carries the new version, so saving again keeps them knowingly. Other service
     errors go to their fields (400). A GET renders the page (200).
     """
     if form.validate_on_submit():
@@ -100,7 +134,8 @@ def save_edit(
         except Conflict as err:
             form.form_errors.append(str(err))
             form.version.data = str(record.version)
-            return show(409, conflict=err.current)
+            submitted = mine() if mine is not None else {}
+            return show(409, conflict=conflict_rows(err.current or {}, submitted))
         except ServiceError as err:
             attach(form, err)
         else:

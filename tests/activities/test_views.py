@@ -1,5 +1,6 @@
 """Activities through the web: create, edit, trash, parties, participants, headcounts, lists."""
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -164,7 +165,8 @@ def test_coordinator_can_edit_an_activity_and_history_shows_the_change(
 
 
 def test_a_stale_edit_shows_the_conflict_and_saves_nothing(login_as, make_activity, in_app, actor):
-    activity = make_activity()
+    form = _form()
+    activity = make_activity(**{k: form[k] for k in ("title", "title_zh", "sector", "description")})
     with in_app():
         activities.update(
             db.session.get(Activity, activity.id),
@@ -179,6 +181,13 @@ def test_a_stale_edit_shows_the_conflict_and_saves_nothing(login_as, make_activi
     page = response.get_data(as_text=True)
     assert response.status_code == 409
     assert "Someone else saved this activity" in page and "Wuxi" in page and "Ningbo" in page
+    box = page.split('data-testid="conflict"', 1)[1].split("</table>", 1)[0]
+    differs = re.findall(
+        r'data-testid="conflict-differs">\s*<th[^>]*>([^<]+)</th>\s*<td[^>]*>([^<]+)', box
+    )
+    assert [(label.strip(), value.strip()) for label, value in differs] == [("City", "Wuxi")]
+    assert "Signed on" not in box  # empty on both sides: not listed
+    assert "Please correct the highlighted fields." not in page  # no field is wrong
     with in_app():
         assert db.session.get(Activity, activity.id).city == "Wuxi"
 

@@ -1,4 +1,5 @@
 from datetime import date, datetime
+from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, ngettext
@@ -210,7 +211,13 @@ def edit(activity_id: int):
     if request.method == "GET":
         form.topic_ids.data = current_topics
 
-    def show(status: int, conflict: object = None):  # type: ignore[no-untyped-def]
+    def show(status: int, conflict: list[tuple[str, Any, bool]] | None = None):  # type: ignore[no-untyped-def]
+        if conflict:  # the lead by name, not by user id
+            names = dict(accounts.active_user_choices())
+            conflict = [
+                (name, names.get(value, value) if name == "lead_id" else value, differs)
+                for name, value, differs in conflict
+            ]
         page = render_template(
             "activities/edit.html", form=form, activity=activity, conflict=conflict
         )
@@ -223,6 +230,7 @@ def edit(activity_id: int):
             activity, form.changes(), version=form.version_number, actor=current_user
         ),
         show=show,
+        mine=form.changes,
         done=url_for(".detail", activity_id=activity.id),
     )
 

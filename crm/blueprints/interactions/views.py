@@ -175,6 +175,7 @@ def edit(interaction_id: int):
             actor=current_user,
         ),
         show=show,
+        mine=form.interaction_data,
         done=url_for(".detail", interaction_id=interaction.id),
         attach=_attach,
     )

@@ -283,6 +283,7 @@ def edit_indicator(indicator_id: int):
             found, form.changes(), version=form.version_number, actor=current_user
         ),
         show=show,
+        mine=form.changes,
         done=url_for(".indicator", indicator_id=found.id),
     )
 
