@@ -6,7 +6,7 @@ import sqlite3
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import Flask, has_request_context, request, session
 from flask_babel import format_date, format_datetime, get_locale
@@ -183,20 +183,53 @@ _RELATIONSHIP_FIELDS = frozenset(
 )
 
 
+class _Column(NamedTuple):
+    enum: type[StrEnum] | None  # an enum column's enum
+    refers_to: str | None  # the table a foreign key column points at
+
+
 @cache
-def _columns() -> dict[str, dict[str, type[StrEnum] | None]]:
-    """Per audited table, its columns: the enum of an enum column, None for the others."""
+def _columns() -> dict[str, dict[str, _Column]]:
+    """Per audited table, what the history needs to know of each of its columns."""
     from crm.extensions import db
 
-    found: dict[str, dict[str, type[StrEnum] | None]] = {}
+    found: dict[str, dict[str, _Column]] = {}
     for mapper in db.Model.registry.mappers:
         table = getattr(mapper.class_, "__tablename__", None)
         if table is None:
             continue
         found[table] = {
-            column.key: getattr(column.type, "enum_class", None) for column in mapper.columns
+            column.key: _Column(
+                getattr(column.type, "enum_class", None),
+                next((fk.column.table.name for fk in column.foreign_keys), None),
+            )
+            for column in mapper.columns
         }
     return found
+
+
+def _record_name(table: str, value: Any) -> str | None:
+    """The name of the user, stakeholder or activity a recorded id points at (None when
+    the id is not one of those, or the record is gone)."""
+    from crm.extensions import db
+    from crm.models import Activity, Stakeholder, User
+
+    models = {
+        "users": User,
+        "stakeholders": Stakeholder,
+        "organisations": Stakeholder,
+        "people": Stakeholder,
+        "activities": Activity,
+    }
+    model = models.get(table)
+    if model is None or isinstance(value, bool) or not str(value).isdigit():
+        return None
+    found = db.session.get(model, int(value))  # the identity map: one query per record
+    if found is None:
+        return None
+    if isinstance(found, User):
+        return found.name
+    return found.display_name if isinstance(found, Stakeholder) else found.title
 
 
 def _change_text(value: Any, field: str | None = None, entity_type: str | None = None) -> str:
@@ -204,23 +237,27 @@ def _change_text(value: Any, field: str | None = None, entity_type: str | None =
 
     The audit trail stores "supplier_to X" on the source and "Y supplier_to" on the target
     (crm.services.stakeholders); they read "supplier to X" and "Y — supplier to this
-    organisation". An enum column's value is its label; a free-text column's value is itself
-    (a unit "people" is not the import kind "People"); other recorded values (lists, derived
-    fields) take the label of any enum value they equal.
+    organisation". An enum column's value is its label; an id of a user, stakeholder or
+    activity is that record's name; a free-text column's value is itself (a unit "people" is
+    not the import kind "People"); other recorded values (lists, derived fields) take the
+    label of any enum value they equal.
     """
     from crm.models import RelationshipType, label
 
     if not isinstance(value, str) or field not in _RELATIONSHIP_FIELDS:
-        columns = _columns().get(entity_type or "", {})
-        if isinstance(value, str) and field in columns:
-            enum = columns[field]
-            if enum is None:
-                return value
-            try:
-                return label(enum(value))
-            except ValueError:
-                return value
-        return label(value)
+        column = _columns().get(entity_type or "", {}).get(field or "")
+        if column is None:
+            return label(value)
+        if column.refers_to is not None:
+            return _record_name(column.refers_to, value) or label(value)
+        if not isinstance(value, str):
+            return label(value)
+        if column.enum is None:
+            return value
+        try:
+            return label(column.enum(value))
+        except ValueError:
+            return value
     kinds = {t.value for t in RelationshipType}
     if field.startswith("inverse_"):
         name, _space, kind = value.rpartition(" ")

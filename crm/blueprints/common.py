@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-from flask import current_app, flash, redirect, request
+from flask import current_app, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -114,7 +114,8 @@ def save_edit(
     record: Any,
     save: Callable[[], object],
     *,
-    show: Callable[..., ResponseReturnValue],
+    template: str,
+    context: Mapping[str, Any],
     done: str,
     mine: Callable[[], Mapping[str, Any]] | None = None,
     attach: Callable[[Any, ServiceError], None] = attach_error,
@@ -122,12 +123,16 @@ def save_edit(
     """The body of an edit page: on a valid POST, `save()` (the service's update, given
     the version the form was read at), then "Changes saved." and a redirect to `done`.
 
-    `show(status, conflict=None)` renders the page. A Conflict shows it again (409) with
-    `conflict_rows` of the saved values, marked where they differ from `mine()` (the values
-    the user submitted, as the service takes them); the user's values stay in the form,
-    which now carries the new version, so saving again keeps them knowingly. Other service
-    errors go to their fields (400). A GET renders the page (200).
+    The page is `template` with `form`, `conflict` and `context`. A Conflict shows it again
+    (409) with `conflict_rows` of the saved values, marked where they differ from `mine()`
+    (the values the user submitted, as the service takes them); the user's values stay in
+    the form, which now carries the new version, so saving again keeps them knowingly.
+    Other service errors go to their fields (400). A GET renders the page (200).
     """
+
+    def show(status: int, conflict: list[tuple[str, Any, bool]] | None = None):  # type: ignore[no-untyped-def]
+        return render_template(template, form=form, conflict=conflict, **context), status
+
     if form.validate_on_submit():
         try:
             save()

@@ -166,7 +166,8 @@ def test_coordinator_can_edit_an_activity_and_history_shows_the_change(
 
 def test_a_stale_edit_shows_the_conflict_and_saves_nothing(login_as, make_activity, in_app, actor):
     form = _form()
-    activity = make_activity(**{k: form[k] for k in ("title", "title_zh", "sector", "description")})
+    kept = {k: form[k] for k in ("title", "title_zh", "sector", "description")}
+    activity = make_activity(**kept, lead_id=actor.id)
     with in_app():
         activities.update(
             db.session.get(Activity, activity.id),
@@ -188,6 +189,7 @@ def test_a_stale_edit_shows_the_conflict_and_saves_nothing(login_as, make_activi
     assert [(label.strip(), value.strip()) for label, value in differs] == [("City", "Wuxi")]
     assert "Signed on" not in box  # empty on both sides: not listed
     assert "Please correct the highlighted fields." not in page  # no field is wrong
+    assert re.search(r">Lead</th>\s*<td[^>]*>Factory Admin", box)  # by name, not by id
     with in_app():
         assert db.session.get(Activity, activity.id).city == "Wuxi"
 

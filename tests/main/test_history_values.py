@@ -37,6 +37,9 @@ def test_free_text_is_shown_as_typed_and_enum_values_by_their_label(app, actor, 
             },  # a city typed as "other" is not the enum value "Other"
             actor=admin,
         )
+        stakeholders.update(
+            org, {"owner_id": actor.id}, version=org.version, actor=admin
+        )  # an id in the audit trail, read as the owner's name
         indicator_id, org_id = indicator.id, org.id
     manager = login_as(Role.manager)
     page = _history(manager.get(f"/reports/indicators/{indicator_id}").get_data(as_text=True))
@@ -45,3 +48,4 @@ def test_free_text_is_shown_as_typed_and_enum_values_by_their_label(app, actor, 
     org_page = _history(manager.get(f"/organisations/{org_id}").get_data(as_text=True))
     assert "Sector : Textile and garment" in org_page
     assert "City : other" in org_page
+    assert "Relationship owner : Factory Admin" in org_page

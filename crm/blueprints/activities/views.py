@@ -1,5 +1,4 @@
 from datetime import date, datetime
-from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, ngettext
@@ -210,26 +209,14 @@ def edit(activity_id: int):
     form = _form(obj=activity, keep=current_topics)
     if request.method == "GET":
         form.topic_ids.data = current_topics
-
-    def show(status: int, conflict: list[tuple[str, Any, bool]] | None = None):  # type: ignore[no-untyped-def]
-        if conflict:  # the lead by name, not by user id
-            names = dict(accounts.active_user_choices())
-            conflict = [
-                (name, names.get(value, value) if name == "lead_id" else value, differs)
-                for name, value, differs in conflict
-            ]
-        page = render_template(
-            "activities/edit.html", form=form, activity=activity, conflict=conflict
-        )
-        return page, status
-
     return save_edit(
         form,
         activity,
         lambda: activities.update(
             activity, form.changes(), version=form.version_number, actor=current_user
         ),
-        show=show,
+        template="activities/edit.html",
+        context={"activity": activity},
         mine=form.changes,
         done=url_for(".detail", activity_id=activity.id),
     )

@@ -158,13 +158,6 @@ def edit(interaction_id: int):
         form.stakeholders.labels = {s.id: s.display_name for s in interaction.stakeholders}
         form.staff.data = [u.id for u in interaction.staff]
         form.activity_id.display = interaction.activity.title if interaction.activity else ""
-
-    def show(status: int, conflict: object = None):  # type: ignore[no-untyped-def]
-        page = render_template(
-            "interactions/edit.html", form=form, interaction=interaction, conflict=conflict
-        )
-        return page, status
-
     return save_edit(
         form,
         interaction,
@@ -174,7 +167,8 @@ def edit(interaction_id: int):
             version=form.version_number,
             actor=current_user,
         ),
-        show=show,
+        template="interactions/edit.html",
+        context={"interaction": interaction},
         mine=form.interaction_data,
         done=url_for(".detail", interaction_id=interaction.id),
         attach=_attach,

@@ -269,20 +269,14 @@ def edit_indicator(indicator_id: int):
     form = IndicatorForm(obj=found)
     if request.method == "GET":
         form.pad_targets()
-
-    def show(status: int, conflict: object = None):  # type: ignore[no-untyped-def]
-        page = render_template(
-            "reports/indicators/edit.html", form=form, indicator=found, conflict=conflict
-        )
-        return page, status
-
     return save_edit(
         form,
         found,
         lambda: indicators.update(
             found, form.changes(), version=form.version_number, actor=current_user
         ),
-        show=show,
+        template="reports/indicators/edit.html",
+        context={"indicator": found},
         mine=form.changes,
         done=url_for(".indicator", indicator_id=found.id),
     )
