@@ -82,7 +82,7 @@ def attach_error(form: BaseForm, err: ServiceError) -> None:
 _EMPTY = (None, "", [])
 
 
-def _same(yours: Any, theirs: Any) -> bool:
+def same_value(yours: Any, theirs: Any) -> bool:
     """Whether a submitted value and a saved one mean the same (40 and "40.00", a date and
     its ISO text, lists in any order, empty and None)."""
     yours, theirs = json_value(yours), json_value(theirs)
@@ -103,7 +103,7 @@ def conflict_rows(
     saved record's fields, without those empty on both sides."""
     rows = []
     for name, theirs in current.items():
-        differs = name in mine and not _same(mine[name], theirs)
+        differs = name in mine and not same_value(mine[name], theirs)
         if differs or theirs not in _EMPTY:
             rows.append((name, theirs, differs))
     return rows

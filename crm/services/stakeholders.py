@@ -695,16 +695,6 @@ def refresh_derived(*, batch: int = 500) -> int:
     return count
 
 
-def list_trash() -> list[Stakeholder]:
-    stmt = (
-        sa.select(Stakeholder)
-        .where(Stakeholder.deleted_at.is_not(None))
-        .order_by(Stakeholder.deleted_at.desc())
-        .limit(500)
-    )
-    return list(db.session.scalars(stmt))
-
-
 # ---------------------------------------------------------------------------------------------
 # Affiliations and relationships
 # ---------------------------------------------------------------------------------------------

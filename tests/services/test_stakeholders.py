@@ -15,7 +15,7 @@ from crm.models import (
     StakeholderRelationship,
     User,
 )
-from crm.services import stakeholders
+from crm.services import stakeholders, trash
 from crm.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 
@@ -167,14 +167,14 @@ def test_soft_delete_restore_and_purge(in_app, make_person, actor):
             stakeholders.get(Person, wang.id)
         person = stakeholders.get(Person, wang.id, include_deleted=True)
         assert person.is_deleted
-        assert [s.id for s in stakeholders.list_trash()] == [wang.id]
+        assert [e.record.id for e in trash.listing()] == [wang.id]
         assert stakeholders.list_people(stakeholders.PersonCriteria()).total == 0
         with pytest.raises(NotFound):
             stakeholders.delete(person, actor=db.session.get(User, actor.id))
         stakeholders.restore(person, actor=db.session.get(User, actor.id))
     with in_app():
         person = stakeholders.get(Person, wang.id)
-        assert stakeholders.list_trash() == []
+        assert trash.listing() == []
         assert stakeholders.list_people(stakeholders.PersonCriteria()).total == 1
         with pytest.raises(InvalidInput):
             stakeholders.restore(person, actor=db.session.get(User, actor.id))

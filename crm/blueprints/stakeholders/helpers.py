@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import render_template
 
+from crm.blueprints.common import same_value
 from crm.blueprints.stakeholders.forms import AffiliationForm, RelationshipForm
 from crm.forms import BaseForm
 from crm.models import Person, Stakeholder
@@ -29,7 +30,7 @@ def conflict_page(form: BaseForm, stakeholder: Stakeholder, err: Conflict, templ
                 "label": field.label.text,
                 "yours": yours_json,
                 "theirs": theirs,
-                "differs": (yours_json or None) != (theirs or None),
+                "differs": not same_value(yours_json, theirs),
             }
         )
     form.version.data = str(stakeholder.version)
