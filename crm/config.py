@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from crm.services.clock import PROGRAMME_TIMEZONE
+
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
 
@@ -30,7 +32,7 @@ class Config:
 
     # Flask-Babel: the user's profile, then Accept-Language, then English.
     BABEL_DEFAULT_LOCALE = "en"
-    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    BABEL_DEFAULT_TIMEZONE = PROGRAMME_TIMEZONE  # crm.services.clock: the one setting
     LANGUAGES = ("en", "zh")
 
     # Bootstrap-Flask serves its CSS and JS from the installed package: no CDN.

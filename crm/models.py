@@ -138,6 +138,12 @@ class Consent(StrEnum):
     unknown = "unknown"
 
 
+class ContactKind(StrEnum):
+    email = "email"
+    phone = "phone"
+    wechat = "wechat"
+
+
 class RelationshipType(StrEnum):
     member_of = "member_of"
     subsidiary_of = "subsidiary_of"
@@ -318,6 +324,9 @@ LABELS.add(
         (Consent.given, _l("Given")),
         (Consent.withdrawn, _l("Withdrawn")),
         (Consent.unknown, _l("Unknown")),
+        (ContactKind.email, _l("Email")),
+        (ContactKind.phone, _l("Phone")),
+        (ContactKind.wechat, _l("WeChat ID")),
         (RelationshipType.member_of, _l("member of")),
         (RelationshipType.subsidiary_of, _l("subsidiary of")),
         (RelationshipType.supplier_to, _l("supplier to")),
@@ -633,7 +642,42 @@ class Person(Stakeholder):
         back_populates="person", order_by="Affiliation.start_on.desc()", passive_deletes=True
     )
 
+    # Further emails, phones and WeChat IDs (kept from merged duplicates), oldest first.
+    contact_details: Mapped[list[ContactDetail]] = relationship(
+        back_populates="person", order_by="ContactDetail.id", passive_deletes=True
+    )
+
     __mapper_args__ = {"polymorphic_identity": StakeholderKind.person}
+
+
+class ContactDetail(db.Model):
+    """A further email, phone number or WeChat ID of a person, besides the one on the record.
+
+    Merging two records of one person keeps the address that was not chosen here instead of
+    dropping it. `value` is what was typed; `value_key` its normalised form (lower-case email
+    or WeChat ID, E.164 phone), unique per person and kind, which duplicate matching uses.
+    """
+
+    __tablename__ = "contact_details"
+    __table_args__ = (
+        sa.UniqueConstraint("person_id", "kind", "value_key", name="uq_contact_detail"),
+        sa.Index("ix_contact_details_kind_value_key", "kind", "value_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("people.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[ContactKind] = mapped_column(enum_column(ContactKind, "contact_kind", 16))
+    value: Mapped[str] = mapped_column(sa.String(254))
+    value_key: Mapped[str] = mapped_column(sa.String(254))
+    source: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+
+    person: Mapped[Person] = relationship(back_populates="contact_details")
 
 
 class Affiliation(Editable, db.Model):

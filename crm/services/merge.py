@@ -11,7 +11,7 @@ it would point at itself. One transaction.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,21 +21,16 @@ from flask_babel import gettext as _
 from crm.access import Permission, can
 from crm.extensions import db
 from crm.models import (
-    ActivityParty,
-    Affiliation,
     AuditAction,
-    FollowUp,
+    ContactDetail,
+    ContactKind,
     Organisation,
-    Participation,
     Person,
     Stakeholder,
-    StakeholderRelationship,
     User,
-    interaction_stakeholders,
-    stakeholder_tags,
     utcnow,
 )
-from crm.services import audit, search, stakeholders
+from crm.services import audit, duplicates, search, stakeholders
 from crm.services.errors import Conflict, InvalidInput, PermissionDenied
 
 log = logging.getLogger(__name__)
@@ -63,9 +58,14 @@ def merge(
     *,
     take: Mapping[str, str] | None = None,
     versions: tuple[int, int] | None = None,
+    discard_contacts: Collection[str] = (),
     actor: User,
 ) -> MergeReport:
     """Merge `other` into `survivor`; `take[field] == "other"` copies that field's value.
+
+    Of two people's emails, phones and WeChat IDs, the one not chosen is kept on the survivor
+    as a further contact detail (crm.models.ContactDetail), unless its field is named in
+    `discard_contacts`: a merge never silently loses a way to reach someone.
 
     Raises PermissionDenied (coordinators and up merge), InvalidInput for records of different
     kinds or a record merged with itself, Conflict when either record changed since `versions`
@@ -85,15 +85,18 @@ def merge(
     fields = mergeable_fields(survivor)
     taken = tuple(f for f in fields if (take or {}).get(f) == "other")
     before = stakeholders.state(survivor)
+    unchosen = _unchosen_contacts(survivor, other, taken, discard_contacts)
     for name in taken:
         setattr(survivor, name, getattr(other, name))
     if isinstance(survivor, Organisation) and survivor.parent_id == other.id:
         survivor.parent_id = other.parent_id if other.parent_id != survivor.id else None
 
-    moved = _move_links(survivor.id, other.id, is_person=isinstance(survivor, Person))
+    moved = _move_links(survivor.id, other.id)
     db.session.expire(
-        survivor, ["tags", "affiliations"] if isinstance(survivor, Person) else ["tags"]
+        survivor,
+        ["tags", "affiliations", "contact_details"] if isinstance(survivor, Person) else ["tags"],
     )
+    kept = _keep_contacts(survivor, unchosen, source=f"#{other.id} {other.display_name}")
     stakeholders.derive(survivor)
     survivor.updated_at = utcnow()
     other.deleted_at = utcnow()
@@ -101,6 +104,8 @@ def merge(
 
     changes: dict[str, Any] = audit.diff(before, stakeholders.state(survivor))
     changes["merged_from"] = [None, f"#{other.id} {other.display_name}"]
+    if kept:
+        changes["contact_details"] = [None, [f"{d.kind.value}: {d.value}" for d in kept]]
     audit.record(
         survivor,
         actor=actor,
@@ -122,123 +127,145 @@ def merge(
     return MergeReport(survivor.id, other.id, taken, moved)
 
 
-def _move_links(keep: int, gone: int, *, is_person: bool) -> dict[str, int]:
-    """Re-point every row that references `gone` at `keep`, dropping would-be duplicates."""
+# Tables whose rows *are* stakeholders: a foreign key from one of them to another (an
+# organisation's parent) is re-pointed, but the survivor itself is never made its own parent.
+_STAKEHOLDER_TABLES = frozenset({"stakeholders", "organisations", "people"})
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A column that holds the id of a stakeholder, an organisation or a person."""
+
+    table: sa.Table
+    column: sa.Column[Any]
+
+    @property
+    def name(self) -> str:
+        return f"{self.table.name}.{self.column.name}"
+
+
+def references() -> list[Reference]:
+    """Every column of the schema that points at a stakeholder, read from the metadata.
+
+    Merge moves exactly these, so a table added later is moved without anyone remembering to
+    list it here. The primary keys of `people` and `organisations` (which point at their own
+    `stakeholders` row: joined-table inheritance) are the records themselves, not links.
+    """
+    found = []
+    for table in db.metadata.sorted_tables:
+        for fk in sorted(table.foreign_keys, key=lambda fk: fk.parent.name):
+            if fk.column.table.name not in _STAKEHOLDER_TABLES:
+                continue
+            if table.name in _STAKEHOLDER_TABLES and fk.parent.primary_key:
+                continue
+            found.append(Reference(table, fk.parent))
+    return found
+
+
+def _key(kind: ContactKind, value: str | None) -> str | None:
+    # TODO(#14): one contact-details module; until it lands, the duplicate keys.
+    if not value:
+        return None
+    if kind is ContactKind.phone:
+        return duplicates.phone_key(value) or value.strip().lower()
+    return value.strip().lower()
+
+
+# The contact fields of a person and the kind of further detail each becomes.
+CONTACT_FIELDS: Mapping[str, ContactKind] = {
+    "email": ContactKind.email,
+    "phone": ContactKind.phone,
+    "wechat_id": ContactKind.wechat,
+}
+
+
+def _unchosen_contacts(
+    survivor: Stakeholder, other: Stakeholder, taken: Collection[str], discard: Collection[str]
+) -> list[tuple[ContactKind, str]]:
+    """(kind, value) of each email, phone and WeChat ID that the merge would otherwise drop."""
+    if not isinstance(survivor, Person) or not isinstance(other, Person):
+        return []
+    dropped = []
+    for field, kind in CONTACT_FIELDS.items():
+        if field in discard:
+            continue
+        mine, theirs = getattr(survivor, field), getattr(other, field)
+        value = mine if field in taken else theirs
+        chosen = theirs if field in taken else mine
+        if value and _key(kind, value) != _key(kind, chosen):
+            dropped.append((kind, value))
+    return dropped
+
+
+def _keep_contacts(
+    person: Stakeholder, values: Iterable[tuple[ContactKind, str]], *, source: str
+) -> list[ContactDetail]:
+    """Add the values as further contact details of `person`, skipping those it has."""
+    if not isinstance(person, Person):
+        return []
+    known = {(d.kind, d.value_key) for d in person.contact_details}
+    added = []
+    for kind, value in values:
+        key = _key(kind, value)
+        if (kind, key) in known:
+            continue
+        known.add((kind, key))
+        detail = ContactDetail(kind=kind, value=value, value_key=key, source=source[:200])
+        person.contact_details.append(detail)
+        added.append(detail)
+    return added
+
+
+def _move_links(keep: int, gone: int) -> dict[str, int]:
+    """Re-point every row that references `gone` at `keep`, dropping would-be duplicates.
+
+    Ids are shared by people and organisations (one `stakeholders` sequence), so a column
+    that points at organisations simply matches no row when people are merged. For each
+    column, in one statement each: rows that would then point at the survivor twice (a
+    relationship between the two records) are deleted; rows that would break a unique
+    constraint (both records attended the same training, carry the same tag) are deleted,
+    the survivor's row wins; the rest are updated.
+    """
     moved: dict[str, int] = {}
-    execute = db.session.execute
-
-    def count(result: Any) -> int:
-        return int(result.rowcount or 0)
-
-    # Tags and interactions: association rows keyed by (x, stakeholder).
-    for table, other_col in (
-        (stakeholder_tags, "tag_id"),
-        (interaction_stakeholders, "interaction_id"),
-    ):
-        shared = sa.select(table.c[other_col]).where(table.c.stakeholder_id == keep)
-        execute(
-            sa.delete(table).where(table.c.stakeholder_id == gone, table.c[other_col].in_(shared))
-        )
-        moved[table.name] = count(
-            execute(
-                sa.update(table).where(table.c.stakeholder_id == gone).values(stakeholder_id=keep)
-            )
-        )
-
-    moved["follow_ups"] = count(
-        execute(
-            sa.update(FollowUp).where(FollowUp.stakeholder_id == gone).values(stakeholder_id=keep)
-        )
-    )
-
-    # Relationships: drop those between the two, then re-point both ends.
-    execute(
-        sa.delete(StakeholderRelationship).where(
-            sa.or_(
-                sa.and_(
-                    StakeholderRelationship.source_id == gone,
-                    StakeholderRelationship.target_id == keep,
-                ),
-                sa.and_(
-                    StakeholderRelationship.source_id == keep,
-                    StakeholderRelationship.target_id == gone,
-                ),
-            )
-        )
-    )
-    moved["relationships"] = count(
-        execute(
-            sa.update(StakeholderRelationship)
-            .where(StakeholderRelationship.source_id == gone)
-            .values(source_id=keep)
-        )
-    ) + count(
-        execute(
-            sa.update(StakeholderRelationship)
-            .where(StakeholderRelationship.target_id == gone)
-            .values(target_id=keep)
-        )
-    )
-
-    if is_person:
-        moved["affiliations"] = count(
-            execute(
-                sa.update(Affiliation).where(Affiliation.person_id == gone).values(person_id=keep)
-            )
-        )
-        # One participation per person and activity: the survivor's wins.
-        taken = sa.select(Participation.activity_id).where(Participation.person_id == keep)
-        execute(
-            sa.delete(Participation).where(
-                Participation.person_id == gone, Participation.activity_id.in_(taken)
-            )
-        )
-        moved["participations"] = count(
-            execute(
-                sa.update(Participation)
-                .where(Participation.person_id == gone)
-                .values(person_id=keep)
-            )
-        )
-    else:
-        moved["affiliations"] = count(
-            execute(
-                sa.update(Affiliation)
-                .where(Affiliation.organisation_id == gone)
-                .values(organisation_id=keep)
-            )
-        )
-        moved["participations"] = count(
-            execute(
-                sa.update(Participation)
-                .where(Participation.organisation_id == gone)
-                .values(organisation_id=keep)
-            )
-        )
-        party = sa.select(ActivityParty.activity_id, ActivityParty.role).where(
-            ActivityParty.organisation_id == keep
-        )
-        execute(
-            sa.delete(ActivityParty).where(
-                ActivityParty.organisation_id == gone,
-                sa.tuple_(ActivityParty.activity_id, ActivityParty.role).in_(party),
-            )
-        )
-        moved["activity_parties"] = count(
-            execute(
-                sa.update(ActivityParty)
-                .where(ActivityParty.organisation_id == gone)
-                .values(organisation_id=keep)
-            )
-        )
-        moved["child_organisations"] = count(
-            execute(
-                sa.update(Organisation)
-                .where(Organisation.parent_id == gone, Organisation.id != keep)
-                .values(parent_id=keep)
-            )
-        )
+    for ref in references():
+        table, column = ref.table, ref.column
+        is_record = table.name in _STAKEHOLDER_TABLES
+        if not is_record:
+            _drop_self_links(ref, keep, gone)
+        _drop_collisions(ref, keep, gone)
+        update = sa.update(table).where(column == gone).values({column.name: keep})
+        if is_record:
+            update = update.where(table.c.id != keep)
+        result = db.session.execute(update)
+        if result.rowcount:
+            moved[ref.name] = int(result.rowcount)
     return moved
+
+
+def _drop_self_links(ref: Reference, keep: int, gone: int) -> None:
+    """Delete rows linking the two merged records to each other (they would become loops)."""
+    others = [
+        other.column
+        for other in references()
+        if other.table is ref.table and other.column is not ref.column
+    ]
+    for other in others:
+        db.session.execute(sa.delete(ref.table).where(ref.column == gone, other == keep))
+
+
+def _drop_collisions(ref: Reference, keep: int, gone: int) -> None:
+    """Delete `gone`'s rows that would duplicate a row of `keep` under a unique constraint."""
+    table, column = ref.table, ref.column
+    for constraint in table.constraints:
+        if not isinstance(constraint, sa.UniqueConstraint | sa.PrimaryKeyConstraint):
+            continue
+        columns = list(constraint.columns)
+        if column not in columns or len(columns) < 2:
+            continue
+        rest = [c for c in columns if c is not column]
+        kept = sa.select(*rest).where(column == keep)
+        target = rest[0] if len(rest) == 1 else sa.tuple_(*rest)
+        db.session.execute(sa.delete(table).where(column == gone, target.in_(kept)))
 
 
 def preview(survivor: Stakeholder, other: Stakeholder) -> list[tuple[str, Any, Any]]:

@@ -69,7 +69,15 @@ def merge_records():
             request.form.get("other_version", type=int),
         )
         try:
-            report = merge.merge(survivor, other, take=take, versions=versions, actor=current_user)
+            discard = [f for f in merge.CONTACT_FIELDS if request.form.get(f"discard_{f}")]
+            report = merge.merge(
+                survivor,
+                other,
+                take=take,
+                versions=versions,
+                discard_contacts=discard,
+                actor=current_user,
+            )
         except Conflict as err:
             errors.append(str(err))
         except ServiceError as err:
@@ -105,5 +113,6 @@ def merge_records():
         second=second,
         detail_url=detail_url,
         labels=labels,
+        contact_fields=merge.CONTACT_FIELDS,
         kind="person" if isinstance(survivor, Person) else "organisation",
     ), status
