@@ -103,7 +103,7 @@ def main() -> int:
         with app.app_context():
             db.drop_all()
             db.create_all()
-            from crm.services import generate
+            from crm.demo import generate
 
             tracemalloc.start()
             started = time.perf_counter()
@@ -111,7 +111,7 @@ def main() -> int:
             seconds = time.perf_counter() - started
             _current, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
-            from crm.services import demo_logframe
+            from crm.demo import logframe as demo_logframe
 
             # The demo's logframe: seven indicators over the generated activities.
             manager = db.session.scalar(sa.select(User).where(User.role == Role.manager))

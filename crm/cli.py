@@ -8,8 +8,9 @@ import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
+from crm import demo
 from crm.access import Role
-from crm.services import accounts, demo
+from crm.services import accounts
 from crm.services.errors import ServiceError
 
 crm = AppGroup("crm", help="Stakeholder tracker commands.")
@@ -129,15 +130,11 @@ def purge_imports(days: int) -> None:
 @click.option("--base-url", default=None, help="Address of the app for links in the mail.")
 def send_reminders(base_url: str | None) -> None:
     """Email each user one digest of follow-ups due within two days or overdue (run daily)."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
     from flask import current_app
 
-    from crm.services import mail, reminders
+    from crm.services import clock, mail, reminders
 
-    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    now = datetime.now(zone)
+    now = clock.now().astimezone(clock.zone())
     day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     try:
         report = reminders.send(
@@ -291,7 +288,7 @@ def _import_summary(report) -> list[str]:  # type: ignore[no-untyped-def]
 @click.option("--seed", type=int, default=2026, show_default=True)
 def generate_data(scale: float, seed: int) -> None:
     """Add a large deterministic data set, for benchmarks (not for a live database)."""
-    from crm.services import generate
+    from crm.demo import generate
 
     result = generate.generate(scale=scale, seed=seed)
     click.echo(

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask_babel import get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
@@ -15,6 +13,8 @@ from wtforms import Field, HiddenField, SelectChoice, SelectField, StringField
 from wtforms.utils import unset_value
 from wtforms.validators import InputRequired, ValidationError
 from wtforms.widgets import html_params
+
+from crm.services import clock
 
 
 def enum_choices(enum: type[StrEnum], *, blank: str | None = None) -> list[SelectChoice]:
@@ -120,7 +120,8 @@ class TagsField(StringField):
 
 
 def validate_not_future(form: Any, field: Any) -> None:
-    if field.data and isinstance(field.data, date) and field.data > datetime.now(UTC).date():
+    """Refuse a date after today in the programme's time zone."""
+    if field.data and isinstance(field.data, date) and field.data > clock.today():
         raise ValidationError(_l("This date is in the future."))
 
 
@@ -261,9 +262,3 @@ class MultiPickerField(Field):
     def process_data(self, value: Any) -> None:
         # From an object: its related records; from a dict: their ids.
         self.data = [getattr(v, "id", v) for v in (value or [])]
-
-
-def local_timezone() -> ZoneInfo:
-    """The user's time zone as a zoneinfo object (Flask-Babel hands out pytz ones, whose
-    `replace(tzinfo=...)` silently uses local mean time: +08:06 for Shanghai)."""
-    return ZoneInfo(str(get_timezone()))

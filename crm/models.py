@@ -625,7 +625,8 @@ class Person(Stakeholder):
     job_title: Mapped[str | None] = mapped_column(sa.String(120))
     email: Mapped[str | None] = mapped_column(sa.String(254), index=True)
     phone: Mapped[str | None] = mapped_column(sa.String(40), index=True)
-    # Digits of the phone number without the +86 country code, for duplicate detection.
+    # The phone number in E.164 (+8613812345678), for duplicate detection; `phone` is as typed
+    # (crm.services.contact_details).
     phone_key: Mapped[str | None] = mapped_column(sa.String(40), index=True)
     wechat_id: Mapped[str | None] = mapped_column(sa.String(60), index=True)
     preferred_language: Mapped[Language | None] = mapped_column(

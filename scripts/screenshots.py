@@ -30,7 +30,7 @@ from flask_migrate import upgrade
 from playwright.sync_api import Page, expect, sync_playwright
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from crm import ROOT, create_app
+from crm import ROOT, create_app, demo
 from crm.config import DevelopmentConfig
 from crm.extensions import db
 from crm.models import (
@@ -44,7 +44,7 @@ from crm.models import (
     Person,
     User,
 )
-from crm.services import demo, duplicates, stakeholders
+from crm.services import duplicates, stakeholders
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

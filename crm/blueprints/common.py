@@ -13,6 +13,7 @@ from flask import current_app, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from crm.blueprints.history import value_names
 from crm.forms import BaseForm, VersionedForm
 from crm.services.audit import json_value
 from crm.services.errors import Conflict, ServiceError
@@ -123,7 +124,8 @@ def save_edit(
     """The body of an edit page: on a valid POST, `save()` (the service's update, given
     the version the form was read at), then "Changes saved." and a redirect to `done`.
 
-    The page is `template` with `form`, `conflict` and `context`. A Conflict shows it again
+    The page is `template` with `form`, `conflict` (and the `conflict_names` of the records
+    its ids refer to, crm.blueprints.history) and `context`. A Conflict shows it again
     (409) with `conflict_rows` of the saved values, marked where they differ from `mine()`
     (the values the user submitted, as the service takes them); the user's values stay in
     the form, which now carries the new version, so saving again keeps them knowingly.
@@ -131,7 +133,10 @@ def save_edit(
     """
 
     def show(status: int, conflict: list[tuple[str, Any, bool]] | None = None):  # type: ignore[no-untyped-def]
-        return render_template(template, form=form, conflict=conflict, **context), status
+        names = value_names(record.__tablename__, ((n, v) for n, v, _d in conflict or ()))
+        return render_template(
+            template, form=form, conflict=conflict, conflict_names=names, **context
+        ), status
 
     if form.validate_on_submit():
         try:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 
 from crm.extensions import db
 from crm.models import Activity, ActivityStatus, FollowUp, FollowUpStatus, User, label, utcnow
+from crm.services import clock
 from crm.services.errors import PermissionDenied
 
 PRODID = "-//RBC Stakeholder Tracker//crm//EN"
@@ -68,7 +69,7 @@ def _calendar(name: str) -> icalendar.Calendar:
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", name)
-    cal.add("x-wr-timezone", "Asia/Shanghai")
+    cal.add("x-wr-timezone", clock.PROGRAMME_TIMEZONE)
     return cal
 
 

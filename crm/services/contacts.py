@@ -15,9 +15,10 @@ What a card carries, and why:
   the family and given names exactly as stored (family;given), and is left out for someone
   with no Latin name, which vCard 4.0 allows (FN alone names them).
 - ORG is the current employer, TITLE the job title (else the current position's title).
-- TEL is a `tel:` URI in international form when the number can be read as one (Chinese
-  numbers without a country code get +86), else the number as typed; TYPE=cell for Chinese
-  mobile numbers, TYPE=voice otherwise.
+- TEL is a `tel:` URI of the number's E.164 form when crm.services.contact_details knows the
+  number (Chinese numbers without a country code get +86), else the number as typed (a local
+  number without area code, an extension); TYPE=cell for mobile numbers, TYPE=voice
+  otherwise.
 - WeChat is `IMPP;X-SERVICE-TYPE=WeChat:weixin:<id>`: IMPP is the standard property for chat
   handles, and X-SERVICE-TYPE is how Apple's and other clients label the service.
 - GENDER is F, M, O or U (undisclosed); LANG the preferred language; REV the last change.
@@ -59,7 +60,7 @@ from crm.models import (
     Person,
     User,
 )
-from crm.services import audit
+from crm.services import audit, contact_details
 from crm.services.errors import InvalidInput, NotFound, PermissionDenied
 from crm.services.stakeholders import PersonCriteria, people_query
 
@@ -113,30 +114,16 @@ def _current_affiliation(person: Person) -> Affiliation | None:
     return current[0] if current else None
 
 
-_MOBILE = re.compile(r"1[3-9]\d{9}")
-_DIALLABLE = re.compile(r"\+?[\d\s().\-/]+")
-
-
 def _tel(phone: str) -> tuple[str, bool, bool]:
-    """(value, is a tel: URI, is a Chinese mobile) for a phone number as typed."""
-    typed = phone.strip()
-    digits = re.sub(r"\D", "", typed)
-    if not _DIALLABLE.fullmatch(typed):  # an extension, a note: keep the text
-        return typed, False, bool(_MOBILE.fullmatch(digits))
-    if typed.startswith("+"):
-        international = digits
-    elif digits.startswith("00"):
-        international = digits[2:]
-    elif _MOBILE.fullmatch(digits):
-        international = "86" + digits
-    elif digits.startswith("0") and 10 <= len(digits) <= 12:  # area code with trunk 0
-        international = "86" + digits[1:]
-    else:  # a local number without area code: not diallable from abroad
-        return typed, False, False
-    if not 7 <= len(international) <= 15:
-        return typed, False, False
-    mobile = international.startswith("86") and bool(_MOBILE.fullmatch(international[2:]))
-    return f"tel:+{international}", True, mobile
+    """(value, is a tel: URI, is a mobile) for a phone number as typed."""
+    try:
+        number = contact_details.parse_phone(phone)
+    except contact_details.InvalidContact:  # an extension, a note: keep the text
+        number = None
+    if number is None or number.tel_uri is None:
+        # The text as typed, or a local number without area code: not diallable from abroad.
+        return phone.strip(), False, False
+    return number.tel_uri, True, number.is_mobile
 
 
 def _add(card: Any, name: str, value: Any, params: dict[str, str] | None = None) -> None:
@@ -511,8 +498,8 @@ def _row(card: Any) -> dict[str, str]:
         "family_name": family,
         "given_name": given,
         "chinese_name": chinese,
-        "email": _SCHEME.sub("", email) if email.lower().startswith("mailto:") else email,
-        "phone": phone[4:] if phone.lower().startswith("tel:") else phone,
+        "email": contact_details.without_scheme(email),
+        "phone": contact_details.without_scheme(phone),
         "wechat_id": _wechat(card),
         "organisation": _organisation(card),
         "job_title": _best(_lines(card, "title")) or _best(_lines(card, "role")),

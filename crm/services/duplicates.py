@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from crm.extensions import db
 from crm.models import Organisation, Person, Stakeholder
+from crm.services import contact_details
 from crm.services.text import pinyin
 
 # Longest first, so 股份有限公司 goes before 有限公司.
@@ -75,13 +76,10 @@ def chinese_key(name: str | None) -> str | None:
     return key[:200] or None
 
 
-def phone_key(phone: str | None) -> str | None:
-    digits = re.sub(r"\D", "", phone or "")
-    if digits.startswith("0086"):
-        digits = digits[4:]
-    elif digits.startswith("86") and len(digits) > 11:
-        digits = digits[2:]
-    return digits[:40] if len(digits) >= 6 else None
+# The phone rule lives in crm.services.contact_details; this name stays for the callers that
+# still reach it here (the import pipeline, the demo generator) until they import it from there
+# (issue #14).
+phone_key = contact_details.phone_key
 
 
 def derive_keys(stakeholder: Stakeholder) -> None:
@@ -91,7 +89,7 @@ def derive_keys(stakeholder: Stakeholder) -> None:
             stakeholder.chinese_name, stakeholder.family_name, stakeholder.given_name
         )
         stakeholder.match_key_zh = chinese_key(stakeholder.chinese_name)
-        stakeholder.phone_key = phone_key(stakeholder.phone)
+        stakeholder.phone_key = contact_details.phone_key(stakeholder.phone)
     else:
         stakeholder.match_key = organisation_key(stakeholder.display_name)
         stakeholder.match_key_zh = organisation_key(stakeholder.chinese_name)

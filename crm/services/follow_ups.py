@@ -31,7 +31,7 @@ from crm.models import (
     User,
     utcnow,
 )
-from crm.services import audit, mail
+from crm.services import audit, lifecycle, mail
 from crm.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 log = logging.getLogger(__name__)
@@ -264,11 +264,13 @@ def reassign(
     )
 
 
+LIFECYCLE = lifecycle.Lifecycle(summary=lambda follow_up: follow_up.title)
+
+
 def delete(follow_up: FollowUp, *, actor: User) -> None:
-    _require(actor, Permission.DELETE)
-    follow_up.deleted_at = utcnow()
-    audit.record(follow_up, actor=actor, action=AuditAction.delete, summary=follow_up.title)
-    db.session.commit()
+    """Move a follow-up to the trash (coordinators and up; the interface cancels instead).
+    NotFound when it is there already."""
+    lifecycle.delete(follow_up, LIFECYCLE, actor=actor)
 
 
 # ---------------------------------------------------------------------------------------------

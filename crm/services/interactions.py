@@ -37,7 +37,7 @@ from crm.models import (
     label,
     utcnow,
 )
-from crm.services import audit, follow_ups, mail, search
+from crm.services import audit, follow_ups, lifecycle, mail, search
 from crm.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 log = logging.getLogger(__name__)
@@ -254,44 +254,32 @@ def update(
     return interaction
 
 
+LIFECYCLE = lifecycle.Lifecycle(
+    summary=lambda interaction: interaction.subject,
+    search_kind=lambda _interaction: "interaction",
+    reindex=lambda interaction: index(interaction),
+    may_delete=lambda interaction, actor: can_edit(interaction, actor),
+    refused=lambda: _("Only the author or a coordinator can delete this interaction."),
+)
+
+
 def delete(interaction: Interaction, *, actor: User) -> None:
-    """Move to the trash (author, or coordinator and up); its follow-ups stay."""
-    if not can_edit(interaction, actor):
-        raise PermissionDenied(_("Only the author or a coordinator can delete this interaction."))
-    interaction.deleted_at = utcnow()
-    audit.record(interaction, actor=actor, action=AuditAction.delete, summary=interaction.subject)
-    index(interaction)
-    db.session.commit()
+    """Move to the trash (author, or coordinator and up); its follow-ups stay. NotFound when
+    it is in the trash already."""
+    lifecycle.delete(interaction, LIFECYCLE, actor=actor)
 
 
 def restore(interaction: Interaction, *, actor: User) -> None:
     """Take an interaction out of the trash: back in the log, timelines, last-contact dates
     and search. Administrators; InvalidInput for a live interaction."""
-    if not can(actor, Permission.MANAGE_TRASH):
-        raise PermissionDenied(_("You do not have permission to do that."))
-    if interaction.deleted_at is None:
-        raise InvalidInput(_("This record is not in the trash."))
-    interaction.deleted_at = None
-    audit.record(interaction, actor=actor, action=AuditAction.restore, summary=interaction.subject)
-    index(interaction)
-    db.session.commit()
-    log.info("interaction %s restored from the trash", interaction.id)
+    lifecycle.restore(interaction, LIFECYCLE, actor=actor)
 
 
 def purge(interaction: Interaction, *, actor: User) -> None:
     """Delete a trashed interaction for good (administrators); the audit trail keeps a purge
     event. Its links to stakeholders and staff go with it; follow-ups it led to stay, unlinked
     (ON DELETE SET NULL). Raises InvalidInput for a live interaction."""
-    if not can(actor, Permission.MANAGE_TRASH):
-        raise PermissionDenied(_("You do not have permission to do that."))
-    if interaction.deleted_at is None:
-        raise InvalidInput(_("Only records in the trash can be purged."))
-    interaction_id = interaction.id
-    audit.record(interaction, actor=actor, action=AuditAction.purge, summary=interaction.subject)
-    search.remove("interaction", interaction_id)
-    db.session.delete(interaction)
-    db.session.commit()
-    log.info("interaction %s purged", interaction_id)
+    lifecycle.purge(interaction, LIFECYCLE, actor=actor)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -427,10 +415,11 @@ def filtered(criteria: Criteria) -> sa.Select[Any]:
 def _day_start(day: date, *, plus_days: int = 0) -> datetime:
     """Midnight in the programme's time zone, as UTC: date filters follow the local calendar."""
     from datetime import timedelta
-    from zoneinfo import ZoneInfo
+
+    from crm.services import clock
 
     local = datetime.combine(
-        day + timedelta(days=plus_days), datetime.min.time(), tzinfo=ZoneInfo("Asia/Shanghai")
+        day + timedelta(days=plus_days), datetime.min.time(), tzinfo=clock.zone()
     )
     return local
 

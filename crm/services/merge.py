@@ -30,7 +30,7 @@ from crm.models import (
     User,
     utcnow,
 )
-from crm.services import audit, duplicates, search, stakeholders
+from crm.services import audit, contact_details, search, stakeholders
 from crm.services.errors import Conflict, InvalidInput, PermissionDenied
 
 log = logging.getLogger(__name__)
@@ -162,21 +162,18 @@ def references() -> list[Reference]:
     return found
 
 
-def _key(kind: ContactKind, value: str | None) -> str | None:
-    # TODO(#14): one contact-details module; until it lands, the duplicate keys.
-    if not value:
-        return None
-    if kind is ContactKind.phone:
-        return duplicates.phone_key(value) or value.strip().lower()
-    return value.strip().lower()
-
-
 # The contact fields of a person and the kind of further detail each becomes.
 CONTACT_FIELDS: Mapping[str, ContactKind] = {
     "email": ContactKind.email,
     "phone": ContactKind.phone,
     "wechat_id": ContactKind.wechat,
 }
+
+
+def _detail_key(kind: ContactKind, value: str | None) -> str:
+    """The key a further detail is stored under: as compared, or as typed (lower case) for a
+    local phone number that has no E.164 form."""
+    return contact_details.key(kind, value) or (value or "").strip().lower()
 
 
 def _unchosen_contacts(
@@ -192,7 +189,7 @@ def _unchosen_contacts(
         mine, theirs = getattr(survivor, field), getattr(other, field)
         value = mine if field in taken else theirs
         chosen = theirs if field in taken else mine
-        if value and _key(kind, value) != _key(kind, chosen):
+        if value and _detail_key(kind, value) != _detail_key(kind, chosen):
             dropped.append((kind, value))
     return dropped
 
@@ -206,7 +203,7 @@ def _keep_contacts(
     known = {(d.kind, d.value_key) for d in person.contact_details}
     added = []
     for kind, value in values:
-        key = _key(kind, value)
+        key = _detail_key(kind, value)
         if (kind, key) in known:
             continue
         known.add((kind, key))

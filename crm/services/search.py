@@ -32,6 +32,7 @@ from sqlalchemy import event
 
 from crm.extensions import db
 from crm.models import Organisation, Person, SearchDocument, Stakeholder
+from crm.services import contact_details
 from crm.services.text import pinyin
 
 log = logging.getLogger(__name__)
@@ -127,14 +128,10 @@ def _pinyin_words(chinese: str | None) -> list[str]:
 
 
 def _phone_words(phone: str | None) -> list[str]:
-    digits = re.sub(r"\D", "", phone or "")
-    if not digits:
-        return []
-    # The groups as written ("138 0013 8000"), all digits, and without the country code.
-    out = [*words(phone), digits]
-    if digits.startswith("86") and len(digits) > 11:
-        out.append(digits[2:])
-    return out
+    # The groups as written ("138 0013 8000"), then all digits, without and with the country
+    # code, as crm.services.contact_details reads the number.
+    extra = contact_details.phone_words(phone)
+    return [*words(phone), *extra] if extra else []
 
 
 def _keys(*names: str | None) -> str:

@@ -7,7 +7,6 @@ writes the records and their AuditEvents, and commits once.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -35,7 +34,7 @@ from crm.models import (
     User,
     utcnow,
 )
-from crm.services import audit, duplicates, interactions, search
+from crm.services import audit, contact_details, duplicates, interactions, search
 from crm.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from crm.services.text import pinyin, sort_key
 
@@ -182,12 +181,9 @@ def _text_filter(model: type[Stakeholder], q: str) -> sa.ColumnElement[bool]:
     )
 
 
-_PHONE_PUNCTUATION = re.compile(r"[\s()+.\-]")
-
-
 def _digits_of(column: Any) -> Any:
     """The column with the punctuation a phone number may be typed with removed, in SQL."""
-    for char in (" ", "(", ")", "+", ".", "-"):
+    for char in contact_details.PHONE_PUNCTUATION:
         column = sa.func.replace(column, char, "")
     return column
 
@@ -255,10 +251,13 @@ def people_query(criteria: PersonCriteria) -> sa.Select[tuple[Person]]:
             Person.phone.like(f"%{_escape_like(q)}%", escape="\\"),
             sa.func.lower(Person.wechat_id).like(f"%{_escape_like(q)}%", escape="\\"),
         ]
-        digits = _PHONE_PUNCTUATION.sub("", q)
-        if len(digits) >= 3 and digits.isdigit():
+        digits = contact_details.phone_digits(q)
+        if digits:
             # Phones are stored as typed ("+86 138 0013 8000"); match the digits alone too.
             conditions.append(_digits_of(Person.phone).like(f"%{digits}%"))
+        key = contact_details.phone_key(q)
+        if key:  # a whole number, however either side typed it ("0086…" finds "138…")
+            conditions.append(Person.phone_key == key)
         stmt = stmt.where(sa.or_(*conditions))
     if criteria.organisation_id:
         stmt = stmt.where(
@@ -502,7 +501,7 @@ def derive(stakeholder: Stakeholder) -> None:
     """Fill the derived columns: pinyin, initials, display name of people, sort key."""
     if isinstance(stakeholder, Person):
         if stakeholder.email:
-            stakeholder.email = stakeholder.email.strip().lower()
+            stakeholder.email = contact_details.email_key(stakeholder.email)
         stakeholder.display_name = _person_display_name(stakeholder)
     stakeholder.name_pinyin, stakeholder.name_initials = pinyin(stakeholder.chinese_name)
     stakeholder.sort_name = sort_key(stakeholder.display_name, stakeholder.name_pinyin)

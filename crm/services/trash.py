@@ -29,8 +29,9 @@ from crm.models import (
     Stakeholder,
     User,
 )
-from crm.services import activities, indicators, interactions, stakeholders
+from crm.services import activities, interactions, stakeholders
 from crm.services.errors import NotFound
+from crm.services.reporting import indicators
 
 LIMIT = 500
 

@@ -1,6 +1,7 @@
 """The activity service called directly: the enrolment seam, atomicity, topics."""
 
 from datetime import date
+from importlib import import_module
 
 import pytest
 import sqlalchemy as sa
@@ -77,7 +78,8 @@ def test_a_failure_after_the_person_was_created_leaves_nothing(
     def refuse(*args, **kwargs):
         raise InvalidInput("refused", field="people")
 
-    monkeypatch.setattr(activities, "enrol", refuse)
+    # create_participant looks enrol up in its own module, not in the package.
+    monkeypatch.setattr(import_module("crm.services.activities.participants"), "enrol", refuse)
     with app.app_context():
         with pytest.raises(InvalidInput):
             activities.create_participant(

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from crm.access import Role
 from crm.extensions import db
 from crm.models import AuditEvent, Indicator, IndicatorTarget, User
-from crm.services import indicators
+from crm.services.reporting import indicators
 
 
 def _create(app, actor, **over):  # type: ignore[no-untyped-def]

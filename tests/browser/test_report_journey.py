@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from crm.extensions import db
 from crm.models import User
-from crm.services import interactions, reports
+from crm.services import interactions, reporting
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -22,7 +22,7 @@ def test_manager_reads_last_quarter_for_textile_and_downloads_it(
 ):
     manager = make_user("manager", name="Marie Dubois")
     today = datetime.now(SHANGHAI).date()
-    last = next(p for p in reports.presets(today) if p.key == "last_quarter")
+    last = next(p for p in reporting.presets(today) if p.key == "last_quarter")
     silk = make_organisation(display_name="Ningbo Silk Garments", sector="textile", influence=5)
     chips = make_organisation(display_name="Shenzhen Chips", sector="electronics")
     with app.app_context():

@@ -69,7 +69,7 @@ def test_people_are_created_with_pinyin_keys_search_audit_and_positions(
         wang = db.session.scalar(sa.select(Person).where(Person.chinese_name == "王芳"))
         assert wang.gender == "female" and wang.email == "wf@example.cn"
         assert wang.name_pinyin == "wang fang" and wang.name_initials == "wf"
-        assert wang.match_key == "wangfang" and wang.phone_key == "13800138000"
+        assert wang.match_key == "wangfang" and wang.phone_key == "+8613800138000"
         assert wang.created_by_id == coordinator.id
         assert [t.name for t in wang.tags] == ["培训2026"]
         (position,) = wang.affiliations

@@ -13,6 +13,7 @@ import pytest
 
 from crm.services import imports
 from crm.services.errors import InvalidInput
+from crm.services.reporting import exports
 from tests.imports.conftest import csv_bytes, xlsx_bytes
 
 PEOPLE = [
@@ -113,8 +114,8 @@ def test_a_csv_cell_starting_with_equals_is_text_and_exports_escape_it():
     table = _read(csv_bytes([["Name", "Notes"], ["Li Na", '=HYPERLINK("http://x")']]))
     assert table.rows[0].cells[1] == '=HYPERLINK("http://x")'
     for dangerous in ("=1+2", "+86 138", "-5", "@SUM(A1)", "\t=x"):
-        assert imports.safe_cell(dangerous) == "'" + dangerous
-    assert imports.safe_cell("王芳") == "王芳" and imports.safe_cell(3) == 3
+        assert exports.safe_cell(dangerous) == "'" + dangerous
+    assert exports.safe_cell("王芳") == "王芳" and exports.safe_cell(3) == 3
 
 
 def test_xlsx_rows_dates_and_numbers_are_read(tmp_path):

@@ -8,7 +8,8 @@ import re
 from crm.access import Role
 from crm.extensions import db
 from crm.models import User
-from crm.services import indicators, stakeholders
+from crm.services import stakeholders
+from crm.services.reporting import indicators
 
 
 def _history(page: str) -> str:

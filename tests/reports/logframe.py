@@ -50,7 +50,8 @@ from zoneinfo import ZoneInfo
 
 from crm.extensions import db
 from crm.models import Activity, Organisation, Person, User
-from crm.services import activities, indicators, interactions, stakeholders
+from crm.services import activities, interactions, stakeholders
+from crm.services.reporting import indicators
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 YEAR = 2025

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from crm.services import reports
+from crm.services import reporting as reports
 from crm.services.errors import InvalidInput
 from tests.reports.conftest import END, START, TODAY, local
 

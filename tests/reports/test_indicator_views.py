@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from crm.access import Role
 from crm.extensions import db
 from crm.models import AuditAction, AuditEvent, Indicator, User
-from crm.services import indicators
+from crm.services.reporting import indicators
 from tests.reports.helpers import csv_rows, page_tables, sheet_rows, workbook
 
 LIST = "/reports/indicators?year=2025"

@@ -9,8 +9,9 @@ import pytest
 
 from crm.extensions import db
 from crm.models import Indicator, Metric
-from crm.services import audit, indicators, reports
+from crm.services import audit, reporting
 from crm.services.errors import InvalidInput
+from crm.services.reporting import indicators
 from tests.reports.logframe import QUARTERS, WHOLE_YEAR, YEAR
 
 TODAY = date(2026, 6, 30)
@@ -131,7 +132,7 @@ def test_stakeholders_engaged_count_live_stakeholders_by_local_day(app, logframe
 def test_stakeholders_engaged_agree_with_the_engagement_report(app, logframe):
     with app.app_context():
         for start, end in (*QUARTERS, WHOLE_YEAR):
-            report = reports.engagement(start, end, today=TODAY)
+            report = reporting.engagement(start, end, today=TODAY)
             found = indicators.compute("stakeholders_engaged", start, end)
             assert found.value == report.engaged.engaged, (start, end)
 

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from crm.access import Role
 from crm.extensions import db
 from crm.models import AuditAction, AuditEvent, Person, User
-from crm.services import exports, follow_ups, interactions, stakeholders
+from crm.services import follow_ups, interactions, stakeholders
+from crm.services.reporting import exports
 from tests.reports.helpers import csv_rows, sheet_rows, workbook
 
 LISTS = ("/organisations", "/people", "/interactions", "/follow-ups")

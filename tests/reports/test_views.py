@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from crm.access import Role
 from crm.extensions import db
 from crm.models import AuditAction, AuditEvent, User
-from crm.services import follow_ups, interactions, reports, stakeholders
+from crm.services import follow_ups, interactions, reporting, stakeholders
 from tests.reports.conftest import PERIOD, local
 from tests.reports.helpers import as_page_text, csv_rows, page_tables, sheet_rows, workbook
 
@@ -59,7 +59,7 @@ def test_every_role_can_read_the_report(login_as, known, role):
 
 def test_the_report_covers_this_quarter_by_default(login_as):
     page = _page(login_as(Role.manager), "/reports")
-    first, last = reports.quarter_of(datetime.now(ZoneInfo("Asia/Shanghai")).date())
+    first, last = reporting.quarter_of(datetime.now(ZoneInfo("Asia/Shanghai")).date())
     assert f'name="start" value="{first.isoformat()}"' in page
     assert f'name="end" value="{last.isoformat()}"' in page
     assert 'data-testid="report-empty"' in page  # nothing recorded yet
@@ -72,7 +72,7 @@ def test_the_navigation_leads_to_the_reports(login_as):
 
 def test_the_page_shows_every_figure_of_the_known_data_set(login_as, known):
     tables = page_tables(_page(login_as(Role.manager)))
-    assert set(reports.TABLE_KEYS) <= set(tables)
+    assert set(reporting.TABLE_KEYS) <= set(tables)
     assert tables["interactions_by_channel"] == [
         ["Month", "Meeting", "Call", "Email", "WeChat", "Visit", "Total"],
         ["2026-01", "1", "0", "0", "0", "0", "1"],
@@ -214,7 +214,7 @@ def test_map_links_keep_the_sector_and_people_lists_filter_by_employer(login_as,
 def test_each_table_exports_as_csv_with_the_figures_of_the_page(login_as, known):
     client = login_as(Role.manager)
     tables = page_tables(_page(client))
-    for key in reports.TABLE_KEYS:
+    for key in reporting.TABLE_KEYS:
         response = client.get(Q1 + f"&table={key}&format=csv")
         assert response.status_code == 200, key
         assert response.content_type == "text/csv; charset=utf-8"
@@ -238,7 +238,7 @@ def test_the_report_exports_as_one_workbook_with_a_sheet_per_table(login_as, kno
     assert about["Start"].isoformat() == "2026-01-01T00:00:00"
     assert about["End"].isoformat() == "2026-03-31T00:00:00"
     assert about["Sector"] == "All sectors"
-    assert len(book.sheetnames) == 1 + len(reports.TABLE_KEYS)
+    assert len(book.sheetnames) == 1 + len(reporting.TABLE_KEYS)
     sheet = book.worksheets[1]
     assert sheet.title == "Interactions per month by chann"  # at most 31 characters
     assert sheet.freeze_panes == "A2"
@@ -284,7 +284,7 @@ def test_viewers_and_members_cannot_export_the_personal_tables(login_as, known, 
             assert client.get(Q1 + f"&table={key}&format=xlsx").status_code == 403
         book = workbook(client.get(Q1 + "&format=xlsx").data)
         assert "High-influence stakeholders no" not in book.sheetnames
-        assert len(book.sheetnames) == 1 + len(reports.TABLE_KEYS) - 2
+        assert len(book.sheetnames) == 1 + len(reporting.TABLE_KEYS) - 2
     assert _export_events(in_app) == []
 
 

@@ -11,10 +11,10 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from crm.blueprints.people.forms import PHONE
+from crm.blueprints.people.forms import EMAIL, PHONE
 from crm.forms import (
     BaseForm,
     MultiPickerField,
@@ -106,17 +106,7 @@ class NewParticipantForm(BaseForm):
         _l("Gender"), choices=enum_choices(Gender), default=Gender.undisclosed.value
     )
     job_title = StringField(_l("Job title"), validators=[Optional(), Length(max=120)])
-    email = EmailField(
-        _l("Email"),
-        validators=[
-            Optional(),
-            Length(max=254),
-            Email(
-                check_deliverability=False,
-                message=_l("Enter an email address such as name@example.cn"),
-            ),
-        ],
-    )
+    email = EmailField(_l("Email"), validators=[Optional(), Length(max=254), EMAIL])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40), PHONE])
     organisation_id = PickerField(
         _l("Organisation"),

@@ -1,5 +1,3 @@
-from datetime import date, datetime
-
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
@@ -18,28 +16,25 @@ from crm.blueprints.activities.forms import (
     TopicForm,
 )
 from crm.blueprints.common import attach_error, list_args, save_edit
+from crm.blueprints.history import history_names
 from crm.blueprints.reports import downloads
-from crm.forms import BaseForm, id_choices, local_timezone
+from crm.forms import BaseForm, id_choices
 from crm.models import Activity, ActivityStatus, ActivityType, ImportKind, Sector, Topic, label
 from crm.services import (
     accounts,
     activities,
     audit,
     calendars,
-    exports,
+    clock,
     imports,
     interactions,
     stakeholders,
     topics,
 )
 from crm.services.errors import Conflict, ServiceError
+from crm.services.reporting import exports
 
 FIRST_YEAR, LAST_YEAR = 1990, 2100
-
-
-def today() -> date:
-    """Today in the programme's time zone."""
-    return datetime.now(local_timezone()).date()
 
 
 @bp.app_template_filter("topic")
@@ -95,17 +90,19 @@ def index():
 
 @bp.route("/calendar")
 def calendar():
-    first = activities.parse_month(request.args.get("month"), today=today())
+    first = activities.parse_month(request.args.get("month"), today=clock.today())
     if not FIRST_YEAR <= first.year <= LAST_YEAR:
-        first = today().replace(day=1)
-    return render_template("activities/calendar.html", month=activities.month(first), today=today())
+        first = clock.today().replace(day=1)
+    return render_template(
+        "activities/calendar.html", month=activities.month(first), today=clock.today()
+    )
 
 
 @bp.route("/mous")
 def mous():
     return render_template(
         "activities/mous.html",
-        board=activities.mou_board(today=today()),
+        board=activities.mou_board(today=clock.today()),
         statuses=list(activities.MouStatus),
         warning_days=activities.EXPIRY_WARNING_DAYS,
     )
@@ -127,7 +124,7 @@ def _ics(body: bytes, filename: str, disposition: str = "attachment"):  # type: 
 def feed():
     """Upcoming activities for signed-in users. Calendar apps cannot sign in: they subscribe
     to the personal feed (/calendar/<token>.ics), which carries the same activities."""
-    return _ics(calendars.activities_feed(today=today()), "rbc-activities.ics", "inline")
+    return _ics(calendars.activities_feed(today=clock.today()), "rbc-activities.ics", "inline")
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -160,9 +157,12 @@ def render_detail(activity: Activity, *, status: int = 200, **forms: BaseForm):
     listed = interactions.list_interactions(
         interactions.Criteria(activity_id=activity.id), per_page=20
     )
+    events = audit.history("activities", activity.id, limit=50)
     mou = None
     if activity.type == ActivityType.mou:
-        mou = activities.mou_status(activity.agreement_status, activity.expires_on, today=today())
+        mou = activities.mou_status(
+            activity.agreement_status, activity.expires_on, today=clock.today()
+        )
     return render_template(
         "activities/detail.html",
         activity=activity,
@@ -178,7 +178,8 @@ def render_detail(activity: Activity, *, status: int = 200, **forms: BaseForm):
         count_form=counts,
         interaction_page=listed,
         can_see=lambda i: interactions.can_see_details(i, current_user),
-        history=audit.history("activities", activity.id, limit=50),
+        history=events,
+        names=history_names(events),
     ), status
 
 

@@ -1,15 +1,12 @@
 """The personal calendar feed (opened by a secret token, not a session) and its settings."""
 
-from datetime import datetime
-
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crm.blueprints.calendar import bp
 from crm.extensions import limiter
-from crm.forms import local_timezone
-from crm.services import calendars
+from crm.services import calendars, clock
 
 
 @bp.route("/<token>.ics")
@@ -18,7 +15,7 @@ def feed(token: str):
     user = calendars.user_for_token(token)
     if user is None:
         abort(404)
-    body = calendars.personal_feed(user, today=datetime.now(local_timezone()).date())
+    body = calendars.personal_feed(user, today=clock.today())
     return (
         body,
         200,

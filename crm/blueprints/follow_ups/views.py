@@ -1,5 +1,3 @@
-from datetime import date, datetime
-
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -10,15 +8,11 @@ from crm.blueprints.follow_ups import bp
 from crm.blueprints.follow_ups.forms import CompleteForm, FollowUpForm, ReassignForm
 from crm.blueprints.reports import downloads
 from crm.extensions import db
-from crm.forms import id_choices, local_timezone
+from crm.forms import id_choices
 from crm.models import Activity, FollowUpStatus, label
-from crm.services import exports, follow_ups, mail, stakeholders
+from crm.services import clock, follow_ups, mail, stakeholders
 from crm.services.errors import ServiceError
-
-
-def today() -> date:
-    """Today in the programme's time zone: "due today" follows the local calendar."""
-    return datetime.now(local_timezone()).date()
+from crm.services.reporting import exports
 
 
 def mail_settings() -> mail.Settings:
@@ -55,31 +49,34 @@ def index():
     )
     fmt = downloads.requested_format()
     if fmt:
-        stmt = follow_ups.listing(criteria, today=today())
+        stmt = follow_ups.listing(criteria, today=clock.today())
         downloads.check_personal("follow-ups", stmt, fmt, request.args.to_dict())
         sheet = exports.Sheet(_("Follow-ups"), _export_columns(), exports.iterate(stmt))
         return downloads.send(fmt, "follow-ups", [sheet])
-    page = follow_ups.search(criteria, today=today(), page=args.page(), per_page=args.per_page())
+    page = follow_ups.search(
+        criteria, today=clock.today(), page=args.page(), per_page=args.per_page()
+    )
     return render_template(
         "follow_ups/index.html",
         page=page,
         criteria=criteria,
         assignees=follow_ups.assignee_choices(),
-        today=today(),
+        today=clock.today(),
     )
 
 
 @bp.route("/mine")
 def mine():
+    day = clock.today()
     return render_template(
-        "follow_ups/mine.html", agenda=follow_ups.agenda(current_user, today=today()), today=today()
+        "follow_ups/mine.html", agenda=follow_ups.agenda(current_user, today=day), today=day
     )
 
 
 @bp.route("/team")
 @permission_required(Permission.EDIT_ACTIVITIES)
 def team():
-    return render_template("follow_ups/team.html", rows=follow_ups.team(today=today()))
+    return render_template("follow_ups/team.html", rows=follow_ups.team(today=clock.today()))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -132,7 +129,7 @@ def detail(follow_up_id: int):
         follow_up=follow_up,
         complete_form=CompleteForm(prefix="done"),
         reassign_form=reassign,
-        today=today(),
+        today=clock.today(),
     )
 
 

@@ -20,9 +20,9 @@ from crm.forms import (
     PickerField,
     VersionedForm,
     enum_choices,
-    local_timezone,
 )
 from crm.models import Channel, Direction, Priority
+from crm.services import clock
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
 
@@ -84,8 +84,9 @@ class InteractionForm(VersionedForm):
     def interaction_data(self) -> dict:
         data = self.changes()
         if data.get("occurred_at") is not None:
-            # Typed in the programme's local time; stored in UTC.
-            data["occurred_at"] = data["occurred_at"].replace(tzinfo=local_timezone())
+            # Typed in the programme's local time; stored in UTC. A zoneinfo zone: a pytz
+            # one (Flask-Babel's) would use local mean time here, +08:06 for Shanghai.
+            data["occurred_at"] = data["occurred_at"].replace(tzinfo=clock.zone())
         data["stakeholder_ids"] = data.pop("stakeholders") or []
         data["staff_ids"] = data.pop("staff") or []
         data["is_confidential"] = bool(data.get("is_confidential"))

@@ -8,10 +8,11 @@ from crm.blueprints.interactions import bp
 from crm.blueprints.interactions.forms import InteractionForm
 from crm.blueprints.reports import downloads
 from crm.extensions import db
-from crm.forms import id_choices, local_timezone
+from crm.forms import id_choices
 from crm.models import Activity, Channel, Interaction, OrgType, Sector, StakeholderKind, User, label
-from crm.services import accounts, exports, follow_ups, interactions, mail, stakeholders
+from crm.services import accounts, clock, follow_ups, interactions, mail, stakeholders
 from crm.services.errors import PermissionDenied, ServiceError
+from crm.services.reporting import exports
 
 
 def mail_settings() -> mail.Settings:
@@ -124,9 +125,7 @@ def new():
 
 
 def _now_local():  # type: ignore[no-untyped-def]
-    from datetime import datetime
-
-    return datetime.now(local_timezone()).replace(second=0, microsecond=0, tzinfo=None)
+    return clock.now().astimezone(clock.zone()).replace(second=0, microsecond=0, tzinfo=None)
 
 
 @bp.route("/<int:interaction_id>")
@@ -151,7 +150,7 @@ def edit(interaction_id: int):
         raise PermissionDenied(_("This interaction is confidential."))
     form = _form(obj=interaction)
     if request.method == "GET":
-        form.occurred_at.data = interaction.occurred_at.astimezone(local_timezone()).replace(
+        form.occurred_at.data = interaction.occurred_at.astimezone(clock.zone()).replace(
             tzinfo=None
         )
         form.stakeholders.data = [s.id for s in interaction.stakeholders]

@@ -1,16 +1,13 @@
-from datetime import datetime
-
 from flask import jsonify, render_template
 from flask_login import current_user
 
 from crm.blueprints.main import bp
-from crm.forms import local_timezone
-from crm.services import health, interactions, overview
+from crm.services import clock, health, interactions, overview
 
 
 @bp.route("/")
 def index():
-    today = datetime.now(local_timezone()).date()
+    today = clock.today()
     return render_template(
         "main/index.html",
         board=overview.dashboard(current_user, today=today),

@@ -1,11 +1,10 @@
-from datetime import datetime
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import Permission, permission_required
 from crm.blueprints.common import attach_error, list_args
+from crm.blueprints.history import timeline_names
 from crm.blueprints.organisations import bp
 from crm.blueprints.organisations.forms import OrganisationForm
 from crm.blueprints.reports import downloads
@@ -14,18 +13,19 @@ from crm.blueprints.stakeholders.helpers import (
     conflict_page,
     relationship_form,
 )
-from crm.forms import id_choices, local_timezone
+from crm.forms import id_choices
 from crm.models import EngagementLevel, Organisation, OrgType, Sector, label
 from crm.services import (
     accounts,
     activities,
+    clock,
     duplicates,
-    exports,
     interactions,
     stakeholders,
     timeline,
 )
 from crm.services.errors import Conflict, ServiceError
+from crm.services.reporting import exports
 
 
 def _form(**kwargs) -> OrganisationForm:  # type: ignore[no-untyped-def]
@@ -68,7 +68,7 @@ def index():
         owners=accounts.active_user_choices(),
         type_counts=stakeholders.organisation_type_counts(),
         contacts=stakeholders.contacts_for([item.id for item in page.items]),
-        today=datetime.now(local_timezone()).date(),
+        today=clock.today(),
     )
 
 
@@ -101,13 +101,15 @@ def new():
 def render_detail(
     organisation: Organisation, *, relationship: RelationshipForm | None = None, status: int = 200
 ):
+    stream = timeline.timeline(organisation, page=list_args().page())
     return render_template(
         "organisations/detail.html",
         organisation=organisation,
         affiliations=stakeholders.affiliations_of_organisation(organisation),
         relationships=stakeholders.relationships_of(organisation),
         relationship_form=relationship or relationship_form(organisation),
-        timeline=timeline.timeline(organisation, page=list_args().page()),
+        timeline=stream,
+        names=timeline_names(stream),
         activity_list=activities.for_organisation(organisation),
         can_see=lambda i: interactions.can_see_details(i, current_user),
     ), status

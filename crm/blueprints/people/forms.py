@@ -1,3 +1,8 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     DateField,
@@ -8,7 +13,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from crm.forms import (
     OptionalIntSelectField,
@@ -18,11 +23,31 @@ from crm.forms import (
     validate_not_future,
 )
 from crm.models import Consent, EngagementLevel, Gender, Language
+from crm.services import contact_details
 
-PHONE = Regexp(
-    r"^\+?[0-9 ()\-]{5,40}$",
-    message=_l("Use digits, spaces, brackets and dashes, with an optional leading +."),
-)
+
+class ContactRule:
+    """Checks a field with a rule of crm.services.contact_details, the one the import and the
+    vCards follow too: the rule's message goes on the field, and a value it accepts is kept
+    in the form the rule stores (a phone as typed but half-width, an email lower case).
+
+    A field that already failed a check (its length) gets no second message.
+    """
+
+    def __init__(self, rule: Callable[[str], str]) -> None:
+        self.rule = rule
+
+    def __call__(self, form: Any, field: Any) -> None:
+        if not field.data or field.errors:
+            return
+        try:
+            field.data = self.rule(field.data)
+        except contact_details.InvalidContact as err:
+            raise ValidationError(str(err)) from err
+
+
+PHONE = ContactRule(lambda text: contact_details.parse_phone(text).typed)
+EMAIL = ContactRule(contact_details.normalise_email)
 
 
 class PersonForm(VersionedForm):
@@ -37,14 +62,13 @@ class PersonForm(VersionedForm):
         _l("Email"),
         validators=[
             Optional(),
-            Length(max=254),
-            Email(
-                check_deliverability=False,
-                message=_l("Enter an email address such as name@example.cn"),
-            ),
+            Length(max=contact_details.MAX_EMAIL),
+            EMAIL,
         ],
     )
-    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40), PHONE])
+    phone = StringField(
+        _l("Phone"), validators=[Optional(), Length(max=contact_details.MAX_PHONE), PHONE]
+    )
     wechat_id = StringField(_l("WeChat ID"), validators=[Optional(), Length(max=60)])
     preferred_language = SelectField(
         _l("Preferred language"), choices=enum_choices(Language, blank="—"), validators=[Optional()]

@@ -1,4 +1,3 @@
-from datetime import UTC, datetime
 from urllib.parse import quote
 
 from flask import (
@@ -11,11 +10,11 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import to_user_timezone
 from flask_login import current_user
 
 from crm.access import Permission, permission_required
 from crm.blueprints.common import attach_error, list_args
+from crm.blueprints.history import timeline_names
 from crm.blueprints.people import bp
 from crm.blueprints.people.forms import PersonForm
 from crm.blueprints.reports import downloads
@@ -25,19 +24,20 @@ from crm.blueprints.stakeholders.helpers import (
     conflict_page,
     relationship_form,
 )
-from crm.forms import id_choices, local_timezone
+from crm.forms import id_choices
 from crm.models import EngagementLevel, Gender, Person, Sector, label
 from crm.services import (
     accounts,
     activities,
+    clock,
     contacts,
     duplicates,
-    exports,
     interactions,
     stakeholders,
     timeline,
 )
 from crm.services.errors import Conflict, ServiceError
+from crm.services.reporting import exports
 
 
 def _form(**kwargs) -> PersonForm:  # type: ignore[no-untyped-def]
@@ -79,7 +79,7 @@ def index():
         tags=stakeholders.tag_names(),
         owners=accounts.active_user_choices(),
         contacts=stakeholders.contacts_for([item.id for item in page.items]),
-        today=datetime.now(local_timezone()).date(),
+        today=clock.today(),
     )
 
 
@@ -116,6 +116,7 @@ def render_detail(
     affiliation: AffiliationForm | None = None,
     status: int = 200,
 ):
+    stream = timeline.timeline(person, page=list_args().page())
     return render_template(
         "people/detail.html",
         person=person,
@@ -123,7 +124,8 @@ def render_detail(
         relationships=stakeholders.relationships_of(person),
         relationship_form=relationship or relationship_form(person),
         affiliation_form=affiliation_form(person, affiliation),
-        timeline=timeline.timeline(person, page=list_args().page()),
+        timeline=stream,
+        names=timeline_names(stream),
         activity_list=activities.for_person(person),
         can_see=lambda i: interactions.can_see_details(i, current_user),
     ), status
@@ -210,7 +212,7 @@ def export_vcards():
     )
     chunks = contacts.export_people(criteria, actor=current_user._get_current_object())
     body = stream_with_context(chunk.encode("utf-8") for chunk in chunks)
-    day = to_user_timezone(datetime.now(UTC)).date().isoformat()
+    day = clock.today().isoformat()
     return _download(body, _("people-%(day)s.vcf", day=day), f"people-{day}.vcf")
 
 

@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from crm.blueprints.reports._pygal import Style, pygal
 from crm.models import Channel, EngagementLevel, label
-from crm.services import reports
+from crm.services import reporting
 
 FONT = '"Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "Helvetica Neue", Arial, sans-serif'
 # Colour-blind-safe qualitative palette (Okabe–Ito), then greys.
@@ -138,11 +138,11 @@ def _render(chart: pygal.graph.graph.Graph, key: str, title: str, description: s
     return Chart(key, title, description, Markup(ET.tostring(root, encoding="unicode")))
 
 
-def _months(report: reports.EngagementReport) -> list[str]:
+def _months(report: reporting.EngagementReport) -> list[str]:
     return [month.strftime("%Y-%m") for month in report.period.months]
 
 
-def interactions_by_channel(report: reports.EngagementReport) -> Chart:
+def interactions_by_channel(report: reporting.EngagementReport) -> Chart:
     title = _("Interactions per month by channel")
     top = max((sum(row.counts) for row in report.by_channel), default=0)
     chart = pygal.StackedBar(**_config(title, _("Month"), _("Interactions"), **_counts(top)))
@@ -159,13 +159,13 @@ def interactions_by_channel(report: reports.EngagementReport) -> Chart:
     return _render(chart, "interactions-by-channel", title, description)
 
 
-def interactions_by_sector(report: reports.EngagementReport) -> Chart:
+def interactions_by_sector(report: reporting.EngagementReport) -> Chart:
     title = _("Interactions per month by sector")
     top = max((n for row in report.by_sector for n in row.counts), default=0)
     chart = pygal.Bar(**_config(title, _("Month"), _("Interactions"), **_counts(top)))
     chart.x_labels = _months(report)
     for i, sector in enumerate(report.sectors):
-        chart.add(reports.sector_label(sector), [row.counts[i] for row in report.by_sector])
+        chart.add(reporting.sector_label(sector), [row.counts[i] for row in report.by_sector])
     description = _(
         "Bar chart: interactions per month from %(start)s to %(end)s, one bar per sector. "
         "The table below gives the figures.",
@@ -175,7 +175,7 @@ def interactions_by_sector(report: reports.EngagementReport) -> Chart:
     return _render(chart, "interactions-by-sector", title, description)
 
 
-def engaged_by_type(report: reports.EngagementReport) -> Chart:
+def engaged_by_type(report: reporting.EngagementReport) -> Chart:
     title = _("Stakeholders engaged by type")
     rows = report.engaged_by_type
     top = max((r.total for r in rows), default=0)
@@ -183,7 +183,7 @@ def engaged_by_type(report: reports.EngagementReport) -> Chart:
         # A horizontal chart: the value axis is at the bottom, the types on the left.
         **_config(title, _("Stakeholders"), _("Stakeholder type"), height=380, **_counts(top))
     )
-    chart.x_labels = [reports.type_label(r.key) for r in rows]
+    chart.x_labels = [reporting.type_label(r.key) for r in rows]
     chart.add(_("Engaged in the period"), [r.engaged for r in rows])
     chart.add(_("All"), [r.total for r in rows])
     description = _(
@@ -195,7 +195,7 @@ def engaged_by_type(report: reports.EngagementReport) -> Chart:
     return _render(chart, "engaged-by-type", title, description)
 
 
-def levels(report: reports.EngagementReport) -> Chart:
+def levels(report: reporting.EngagementReport) -> Chart:
     title = _("Engagement levels now")
     colours = tuple(LEVEL_COLOURS[level] for level, _n in report.levels.now)
     top = max((n for _level, n in report.levels.now), default=0)
@@ -223,7 +223,7 @@ def levels(report: reports.EngagementReport) -> Chart:
     return _render(chart, "levels", title, description)
 
 
-def participants_by_sex(report: reports.EngagementReport) -> Chart:
+def participants_by_sex(report: reporting.EngagementReport) -> Chart:
     title = _("Participants by sex")
     acts = report.activities
     top = max(
@@ -241,7 +241,7 @@ def participants_by_sex(report: reports.EngagementReport) -> Chart:
         _("Unnamed (sign-in sheets)"),
         [acts.unnamed_women, acts.unnamed_men, 0, acts.unnamed_unspecified],
     )
-    share = reports.percent(acts.share_of_women)
+    share = reporting.percent(acts.share_of_women)
     description = _(
         "Stacked bar chart: %(total)d participants in %(held)d activities held, by sex, named "
         "and unnamed; women are %(share)s%% of them. The table below gives the figures.",
@@ -252,7 +252,7 @@ def participants_by_sex(report: reports.EngagementReport) -> Chart:
     return _render(chart, "participants-by-sex", title, description)
 
 
-def all_charts(report: reports.EngagementReport) -> dict[str, Chart]:
+def all_charts(report: reporting.EngagementReport) -> dict[str, Chart]:
     """The charts by the key of the table that holds their figures."""
     return {
         "interactions_by_channel": interactions_by_channel(report),

@@ -1,4 +1,5 @@
-"""CSV and XLSX downloads for list pages and reports: the HTTP side of crm.services.exports.
+"""CSV and XLSX downloads for list pages and reports: the HTTP side of
+crm.services.reporting.exports.
 
 A list view reads its filters as usual, then, when `?format=csv` or `?format=xlsx` is asked
 for, chooses its columns and calls `send`. Personal data goes through `check_personal` first,
@@ -8,7 +9,6 @@ which answers 403 to viewers and members and records the export in the audit tra
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,9 +17,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import Permission, can
-from crm.forms import local_timezone
-from crm.services import exports
+from crm.services import clock
 from crm.services.errors import ServiceError
+from crm.services.reporting import exports
 
 
 def requested_format() -> str | None:
@@ -58,8 +58,8 @@ def check_personal(
 
 def send(fmt: str, base: str, sheets: Sequence[exports.Sheet]) -> Response:
     """The download: CSV streams the first sheet line by line, XLSX holds every sheet."""
-    tz = local_timezone()
-    name = exports.filename(base, fmt, datetime.now(tz).date())
+    tz = clock.zone()
+    name = exports.filename(base, fmt, clock.today())
     if fmt == "csv":
         sheet = sheets[0]
         chunks = exports.csv_lines(sheet.columns, sheet.rows, tz=tz)

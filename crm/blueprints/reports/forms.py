@@ -19,7 +19,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from crm.forms import VersionedForm, enum_choices
 from crm.models import Metric
-from crm.services import indicators
+from crm.services.reporting import indicators
 
 YEARS = NumberRange(
     indicators.FIRST_YEAR,

@@ -13,13 +13,14 @@ from flask_login import current_user
 
 from crm.access import Permission, permission_required
 from crm.blueprints.common import attach_error, save_edit
+from crm.blueprints.history import history_names
 from crm.blueprints.reports import bp, downloads
 from crm.blueprints.reports.forms import IndicatorForm
-from crm.blueprints.reports.views import MAX_TEXT, today
-from crm.forms import local_timezone
+from crm.blueprints.reports.views import MAX_TEXT
 from crm.models import Indicator
-from crm.services import audit, exports, indicators, reports
+from crm.services import audit, clock, reporting
 from crm.services.errors import InvalidInput, ServiceError
+from crm.services.reporting import exports, indicators
 
 # The query-string name of each breakdown on the records page, and of "No sector".
 DIMENSION_ARGS = {
@@ -57,7 +58,7 @@ def amount_text(value: Any) -> str:
 
 def _year(notices: list[str]) -> int:
     """The year of the query string; this year, with a notice, for anything unusable."""
-    current = today().year
+    current = clock.today().year
     text = (request.args.get("year") or "").strip()[:MAX_TEXT]
     if not text:
         return current
@@ -81,12 +82,12 @@ def _year(notices: list[str]) -> int:
 
 def _year_choices(listed: list[Indicator], year: int) -> list[int]:
     """Years worth a link: those with targets, this year, the one shown, and its neighbours."""
-    found = {t.year for i in listed for t in i.targets} | {today().year, year}
+    found = {t.year for i in listed for t in i.targets} | {clock.today().year, year}
     found |= {year - 1, year + 1}
     return sorted(y for y in found if indicators.FIRST_YEAR <= y <= indicators.LAST_YEAR)
 
 
-def _send(fmt: str, base: str, tables: list[reports.Table], about: list[tuple[str, Any]]):  # type: ignore[no-untyped-def]
+def _send(fmt: str, base: str, tables: list[reporting.Table], about: list[tuple[str, Any]]):  # type: ignore[no-untyped-def]
     """One table as CSV (`?table=` chooses it), or every table as a workbook."""
     key = (request.args.get("table") or "").strip()[:MAX_TEXT]
     if key and key not in {t.key for t in tables}:
@@ -107,7 +108,7 @@ def _about(year: int) -> list[tuple[str, Any]]:
     return [
         (_("Report"), _("Donor indicators")),
         (_("Year"), str(year)),
-        (_("Produced on"), today().isoformat()),
+        (_("Produced on"), clock.today().isoformat()),
         (_("Produced by"), current_user.name),
     ]
 
@@ -118,7 +119,7 @@ def indicators_index():
     year = _year(notices)
     fmt = downloads.requested_format()
     listed = indicators.list_indicators()
-    rows = indicators.year_figures(listed, year, today=today(), timezone=local_timezone())
+    rows = indicators.year_figures(listed, year, today=clock.today(), timezone=clock.zone())
     tables = [indicators.summary_table(rows, year), indicators.breakdown_table(rows, year)]
     if fmt:
         return _send(fmt, f"indicators-{year}", tables, _about(year))
@@ -137,9 +138,9 @@ def indicator(indicator_id: int):
     found = indicators.get(indicator_id)
     notices: list[str] = []
     year = _year(notices)
-    day = today()
-    (figures,) = indicators.year_figures([found], year, today=day, timezone=local_timezone())
-    years = indicators.years(found, today=day, also=[year], timezone=local_timezone())
+    day = clock.today()
+    (figures,) = indicators.year_figures([found], year, today=day, timezone=clock.zone())
+    years = indicators.years(found, today=day, also=[year], timezone=clock.zone())
     fmt = downloads.requested_format()
     if fmt:
         tables = [
@@ -148,6 +149,7 @@ def indicator(indicator_id: int):
             indicators.year_table(found, years),
         ]
         return _send(fmt, f"indicator-{found.id}-{year}", tables, _about(year))
+    events = audit.history("indicators", found.id, limit=50)
     return render_template(
         "reports/indicators/detail.html",
         indicator=found,
@@ -157,7 +159,8 @@ def indicator(indicator_id: int):
         year_choices=_year_choices([found], year),
         notices=notices,
         description=indicators.metric_description(found.metric),
-        history=audit.history("indicators", found.id, limit=50),
+        history=events,
+        names=history_names(events),
     )
 
 
@@ -189,7 +192,7 @@ def _date(name: str, default: date, errors: list[str]) -> tuple[date, str]:
 def _records_query(found: Indicator) -> RecordsQuery:
     """Dates default to this year; a breakdown the figure cannot give is ignored with a
     notice, as is an unknown category."""
-    year = today().year
+    year = clock.today().year
     errors: list[str] = []
     start, start_text = _date("start", date(year, 1, 1), errors)
     end, end_text = _date("end", date(year, 12, 31), errors)
@@ -213,7 +216,7 @@ def _records_query(found: Indicator) -> RecordsQuery:
             )
     if not errors:
         try:
-            reports.check_period(start, end)
+            reporting.check_period(start, end)
         except InvalidInput as err:
             errors.append(str(err))
     return query
@@ -232,7 +235,7 @@ def indicator_records(indicator_id: int):
         query.end,
         dimension=query.dimension,
         key=query.key if query.dimension else None,
-        timezone=local_timezone(),
+        timezone=clock.zone(),
     )
     return render_template("reports/indicators/records.html", listed=listed, **context)
 
@@ -248,7 +251,7 @@ def new_indicator():
     form = IndicatorForm()
     if request.method == "GET":
         form.version.data = "0"
-        first = today().year
+        first = clock.today().year
         form.pad_targets([first, first + 1, first + 2])
     if form.validate_on_submit():
         try:

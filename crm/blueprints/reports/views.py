@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from flask import abort, render_template, request
@@ -10,18 +10,13 @@ from flask_login import current_user
 
 from crm.access import Permission, can
 from crm.blueprints.reports import bp, charts, downloads
-from crm.forms import local_timezone
-from crm.services import exports, reports
+from crm.services import clock, reporting
 from crm.services.errors import InvalidInput, ServiceError
+from crm.services.reporting import exports
 
 # The page lists this many high-influence stakeholders not contacted; the export has all.
 PAGE_LIMIT = 25
 MAX_TEXT = 40
-
-
-def today() -> date:
-    """Today in the programme's time zone: "this quarter" follows the local calendar."""
-    return datetime.now(local_timezone()).date()
 
 
 @dataclass
@@ -69,20 +64,20 @@ def _date(name: str, default: date, errors: list[str]) -> tuple[date, str]:
 
 def read_query(day: date) -> Query:
     """Dates default to this quarter; an unknown sector or type is ignored with a notice."""
-    first, last = reports.quarter_of(day)
+    first, last = reporting.quarter_of(day)
     errors: list[str] = []
     start, start_text = _date("start", first, errors)
     end, end_text = _date("end", last, errors)
     query = Query(start, end, start_text, end_text, errors=errors)
     sector = (request.args.get("sector") or "").strip()[:MAX_TEXT]
-    if sector in reports.SECTORS:
+    if sector in reporting.SECTORS:
         query.sector = sector
     elif sector:
         query.notices.append(
             _("Unknown sector “%(value)s” ignored: the report covers all sectors.", value=sector)
         )
     kind = (request.args.get("type") or "").strip()[:MAX_TEXT]
-    if kind in reports.TYPES:
+    if kind in reporting.TYPES:
         query.stakeholder_type = kind
     elif kind:
         query.notices.append(
@@ -93,19 +88,19 @@ def read_query(day: date) -> Query:
         )
     if not errors:
         try:
-            reports.check_period(start, end)
+            reporting.check_period(start, end)
         except InvalidInput as err:
             errors.append(str(err))
     return query
 
 
-def _engagement(query: Query, day: date, *, limit: int | None) -> reports.EngagementReport:
-    return reports.engagement(
+def _engagement(query: Query, day: date, *, limit: int | None) -> reporting.EngagementReport:
+    return reporting.engagement(
         query.start,
         query.end,
         sector=query.sector or None,
         stakeholder_type=query.stakeholder_type or None,
-        timezone=local_timezone(),
+        timezone=clock.zone(),
         today=day,
         not_contacted_limit=limit,
     )
@@ -117,10 +112,10 @@ def _about(query: Query, day: date) -> exports.Sheet:
         (_("Report"), _("Engagement report")),
         (_("Start"), query.start),
         (_("End"), query.end),
-        (_("Sector"), reports.sector_label(query.sector) if query.sector else _("All sectors")),
+        (_("Sector"), reporting.sector_label(query.sector) if query.sector else _("All sectors")),
         (
             _("Stakeholder type"),
-            reports.type_label(query.stakeholder_type) if query.stakeholder_type else _("All"),
+            reporting.type_label(query.stakeholder_type) if query.stakeholder_type else _("All"),
         ),
         (_("Produced on"), day),
     ]
@@ -133,16 +128,16 @@ def _about(query: Query, day: date) -> exports.Sheet:
 
 def _export(query: Query, fmt: str, day: date):  # type: ignore[no-untyped-def]
     key = (request.args.get("table") or "").strip()[:MAX_TEXT]
-    if key and key not in reports.TABLE_KEYS:
+    if key and key not in reporting.TABLE_KEYS:
         raise ServiceError(_("There is no such table in the report."))
     if not key and fmt == "csv":
         raise ServiceError(_("A CSV file holds one table: use the CSV link of the table you need."))
     report = _engagement(query, day, limit=None)
     if key:
-        chosen = [t for t in reports.tables(report) if t.key == key]
+        chosen = [t for t in reporting.tables(report) if t.key == key]
     else:
         allowed = can(current_user, Permission.EXPORT_PERSONAL)
-        chosen = [t for t in reports.tables(report) if allowed or not t.personal]
+        chosen = [t for t in reporting.tables(report) if allowed or not t.personal]
     personal = [t for t in chosen if t.personal]
     if personal:
         if not can(current_user, Permission.EXPORT_PERSONAL):
@@ -168,19 +163,19 @@ def report_cell(value: Any, kind: str = "text") -> str:
         return "—"
     if isinstance(value, str):
         return value
-    return exports.text_of(value, kind, tz=local_timezone())
+    return exports.text_of(value, kind, tz=clock.zone())
 
 
 @bp.app_template_filter("percent_text")
 def percent_text(share: float | None) -> str:
     """A share (0.25) as the report shows it: "25.0 %", or a dash without a base."""
-    points = reports.percent(share)
+    points = reporting.percent(share)
     return "—" if points is None else f"{points:.1f} %"
 
 
 @bp.route("")
 def index():
-    day = today()
+    day = clock.today()
     query = read_query(day)
     fmt = downloads.requested_format()
     if fmt:
@@ -189,9 +184,9 @@ def index():
         return _export(query, fmt, day)
     context: dict[str, Any] = {
         "query": query,
-        "presets": reports.presets(day),
-        "sectors": reports.SECTORS,
-        "types": reports.stakeholder_types(),
+        "presets": reporting.presets(day),
+        "sectors": reporting.SECTORS,
+        "types": reporting.stakeholder_types(),
         "today": day,
         "can_export_personal": can(current_user, Permission.EXPORT_PERSONAL),
     }
@@ -201,8 +196,8 @@ def index():
     return render_template(
         "reports/index.html",
         report=report,
-        tables={t.key: t for t in reports.tables(report)},
+        tables={t.key: t for t in reporting.tables(report)},
         charts=charts.all_charts(report),
-        levels=reports.LEVELS,
+        levels=reporting.LEVELS,
         **context,
     )

@@ -7,8 +7,11 @@ written by openpyxl in write-only mode to a spooled temporary file (memory first
 large) and sent from there.
 
 Both formats neutralise text that a spreadsheet would run as a formula (= + - @ and a few
-control characters get a leading apostrophe, crm.services.imports.safe_cell). Datetimes are
-shown in the programme's time zone; XLSX cells hold real numbers, dates and datetimes.
+control characters get a leading apostrophe, `safe_cell`). Datetimes are shown in the
+programme's time zone (crm.services.clock); XLSX cells hold real numbers, dates and datetimes.
+
+The reports hand over `Table`s: a titled table the page shows and the exports write, whose
+percent columns hold percentage points (`percent`).
 
 Exports of personal data (people, interactions, follow-ups, participants) are for
 coordinators and up (`Permission.EXPORT_PERSONAL`): `record` checks that and writes one
@@ -38,9 +41,8 @@ from openpyxl.utils import get_column_letter
 from crm.access import Permission, can
 from crm.extensions import db
 from crm.models import AuditAction, Consent, Person, User
-from crm.services import audit
+from crm.services import audit, clock
 from crm.services.errors import PermissionDenied
-from crm.services.imports import safe_cell
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,6 @@ FORMATS = ("csv", "xlsx")
 BOM = "\ufeff"
 CSV_MIMETYPE = "text/csv"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-DEFAULT_TIMEZONE = "Asia/Shanghai"
 BATCH = 500
 # Kinds of column: how a value is written and how wide its column starts.
 KINDS = ("text", "int", "number", "percent", "date", "month", "datetime")
@@ -98,9 +99,40 @@ def tuple_columns(specs: Iterable[tuple[str, str]]) -> tuple[Column, ...]:
     )
 
 
+@dataclass(frozen=True)
+class Table:
+    """A report's table: what its page shows and its exports write (as one Sheet)."""
+
+    key: str
+    title: str
+    columns: tuple[Column, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    personal: bool = False  # names people: exporting it needs Permission.EXPORT_PERSONAL
+    note: str = ""
+    has_total: bool = False  # the last row sums the others
+
+
+def percent(share: float | None) -> float | None:
+    """A share as percentage points with one decimal (0.25 → 25.0), None without a base."""
+    return None if share is None else round(share * 100, 1)
+
+
 # ---------------------------------------------------------------------------------------------
 # Values
 # ---------------------------------------------------------------------------------------------
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """A value for a CSV or XLSX export that a spreadsheet shows as text, never runs.
+
+    Text starting with = + - @ (or a tab or carriage return) gets a leading apostrophe, as
+    OWASP advises against CSV injection; other values are returned unchanged.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _local(value: datetime, tz: ZoneInfo) -> datetime:
@@ -112,7 +144,7 @@ def _local(value: datetime, tz: ZoneInfo) -> datetime:
 
 def text_of(value: Any, kind: str = "text", *, tz: ZoneInfo | None = None) -> str:
     """A cell as CSV text: ISO dates, local datetimes to the minute, '' for None."""
-    tz = tz or ZoneInfo(DEFAULT_TIMEZONE)
+    tz = tz or clock.zone()
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -160,7 +192,7 @@ def csv_lines(
     columns: Sequence[Column], rows: Iterable[Any], *, tz: ZoneInfo | None = None
 ) -> Iterator[str]:
     """The CSV text in chunks: a BOM (Excel then reads UTF-8), the header, then the rows."""
-    tz = tz or ZoneInfo(DEFAULT_TIMEZONE)
+    tz = tz or clock.zone()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([safe_cell(c.header) for c in columns])
@@ -204,7 +236,7 @@ def _width(column: Column) -> float:
 def xlsx_file(sheets: Iterable[Sheet], *, tz: ZoneInfo | None = None) -> IO[bytes]:
     """A workbook with one sheet per table: bold frozen header row, typed cells, column
     widths. Returns a file positioned at its start (memory, spilling to disk when large)."""
-    tz = tz or ZoneInfo(DEFAULT_TIMEZONE)
+    tz = tz or clock.zone()
     workbook = Workbook(write_only=True)
     titles: list[str] = []
     bold = Font(bold=True)

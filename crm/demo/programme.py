@@ -1,10 +1,11 @@
 """The programme's own records in the demo: activities, attendance and a year of outreach.
 
-Dates are counted back (and forward) from the day the demo is loaded, so a fresh demo
-always has a recent past and an upcoming agenda: the reports' "this quarter" and the
-donor indicators' current year have figures, the MoU list has an agreement expiring
-soon, the dashboard has upcoming activities and overdue follow-ups. Everything is written
-through the services, so it has audit history and search entries like hand-made records.
+Dates are counted back (and forward) from the day the demo is loaded (the programme's
+today, crm.services.clock), so a fresh demo always has a recent past and an upcoming
+agenda: the reports' "this quarter" and the donor indicators' current year have figures,
+the MoU list has an agreement expiring soon, the dashboard has upcoming activities and
+overdue follow-ups. Everything is written through the services, so it has audit history
+and search entries like hand-made records.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
 from crm.access import Role
 from crm.extensions import db
 from crm.models import Activity, FollowUp, Organisation, Person, User
-from crm.services import activities, follow_ups, interactions
+from crm.services import activities, clock, follow_ups, interactions
 
 
 @dataclass(frozen=True)
@@ -217,37 +219,69 @@ def load(
     today: date | None = None,
 ) -> Loaded:
     """Write the activities, their parties and participants, and the interactions."""
-    today = today or datetime.now(UTC).date()
+    today = today or clock.today()
     by_role = {user.role: user for user in users}
-    admin, coordinator = by_role[Role.admin], by_role[Role.coordinator]
+    made, participants = _create_activities(
+        today=today,
+        admin=by_role[Role.admin],
+        lead=by_role[Role.coordinator],
+        orgs=orgs,
+        people_by_org=people_by_org,
+        topic_ids=topic_ids,
+    )
+    logged, tasks_made = _log_contacts(
+        today=today, by_role=by_role, orgs=orgs, people_by_org=people_by_org, made=made
+    )
+    return Loaded(len(made), participants, logged, tasks_made)
+
+
+def _activity_data(
+    spec: _Activity, *, today: date, lead: User, topic_ids: Mapping[str, int]
+) -> dict[str, Any]:
+    """The values of one activity, its dates counted from today."""
+    start = today + timedelta(days=spec.start)
+    data = {
+        "type": spec.type,
+        "title": spec.title,
+        "title_zh": spec.title_zh,
+        "status": "held" if spec.start < 0 else "planned",
+        "start_on": start,
+        "end_on": start + timedelta(days=spec.days - 1) if spec.days > 1 else None,
+        "city": spec.city,
+        "sector": spec.sector,
+        "description": spec.description,
+        "lead_id": lead.id,
+        "publication": spec.publication,
+        "unnamed_women": spec.unnamed[0],
+        "unnamed_men": spec.unnamed[1],
+        "unnamed_unspecified": spec.unnamed[2],
+        "topic_ids": [topic_ids[name] for name in spec.topics if name in topic_ids],
+    }
+    if spec.type == "mou":
+        assert spec.signed is not None and spec.expires is not None
+        data |= {
+            "signed_on": today + timedelta(days=spec.signed),
+            "expires_on": today + timedelta(days=spec.expires),
+            "agreement_status": "signed",
+        }
+    return data
+
+
+def _create_activities(
+    *,
+    today: date,
+    admin: User,
+    lead: User,
+    orgs: Mapping[str, Organisation],
+    people_by_org: Mapping[str, Sequence[Person]],
+    topic_ids: Mapping[str, int],
+) -> tuple[dict[str, Activity], int]:
+    """Each activity with its parties and participants; returns them by key, and how many
+    participants were listed."""
     made: dict[str, Activity] = {}
     participants = 0
     for spec in ACTIVITIES:
-        start = today + timedelta(days=spec.start)
-        data = {
-            "type": spec.type,
-            "title": spec.title,
-            "title_zh": spec.title_zh,
-            "status": "held" if spec.start < 0 else "planned",
-            "start_on": start,
-            "end_on": start + timedelta(days=spec.days - 1) if spec.days > 1 else None,
-            "city": spec.city,
-            "sector": spec.sector,
-            "description": spec.description,
-            "lead_id": coordinator.id,
-            "publication": spec.publication,
-            "unnamed_women": spec.unnamed[0],
-            "unnamed_men": spec.unnamed[1],
-            "unnamed_unspecified": spec.unnamed[2],
-            "topic_ids": [topic_ids[name] for name in spec.topics if name in topic_ids],
-        }
-        if spec.type == "mou":
-            assert spec.signed is not None and spec.expires is not None
-            data |= {
-                "signed_on": today + timedelta(days=spec.signed),
-                "expires_on": today + timedelta(days=spec.expires),
-                "agreement_status": "signed",
-            }
+        data = _activity_data(spec, today=today, lead=lead, topic_ids=topic_ids)
         activity = activities.create(data, actor=admin)
         made[spec.key] = activity
         for org_key, role in spec.parties:
@@ -257,9 +291,21 @@ def load(
             if chosen:
                 activities.add_participants(activity, chosen, status=status, actor=admin)
                 participants += len(chosen)
+    return made, participants
 
+
+def _log_contacts(
+    *,
+    today: date,
+    by_role: Mapping[Role, User],
+    orgs: Mapping[str, Organisation],
+    people_by_org: Mapping[str, Sequence[Person]],
+    made: Mapping[str, Activity],
+) -> tuple[int, int]:
+    """Each interaction with its follow-ups, some already done; returns how many of each."""
     logged = tasks_made = 0
-    now = datetime.combine(today, time(2, 30), tzinfo=UTC)  # 10:30 in Beijing
+    # Half past ten in the programme's time zone, stored in UTC like every moment.
+    now = datetime.combine(today, time(10, 30), tzinfo=clock.zone()).astimezone(UTC)
     for contact in CONTACTS:
         author = by_role[contact.by]
         stakeholder_ids = [orgs[key].id for key in contact.with_orgs]
@@ -299,4 +345,4 @@ def load(
             tasks_made += 1
             if done:
                 follow_ups.complete(follow_up, note="Sent.", actor=by_role[Role.admin])
-    return Loaded(len(made), participants, logged, tasks_made)
+    return logged, tasks_made

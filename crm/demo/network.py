@@ -1,4 +1,4 @@
-"""A small, realistic bilingual demo data set (`flask crm seed-demo`).
+"""The demo's network: its organisations, how they are related, and the people in them.
 
 The set mirrors the programme's world: electronics and textile enterprises along supply
 chains in Guangdong, Jiangsu, Zhejiang, Fujian and Shanghai; the ministries and provincial
@@ -8,53 +8,20 @@ changed jobs. Government bodies, associations, unions, universities and internat
 organisations carry their real names; every enterprise and NGO, every person, e-mail
 address and phone number is invented (e-mails use example.cn and example.com).
 
-Everything is written through the services, as the demo administrator, so each record has
-its audit history and search document. Each service commits, which costs a few hundred
-small transactions: acceptable for a one-off. The data is fixed, so two seeds of empty
-databases give the same records.
+`load` writes it through the stakeholder services as the demo administrator (one commit
+per record, so each has its audit history and search document).
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-import sqlalchemy as sa
-from flask_babel import gettext as _
-from werkzeug.security import check_password_hash
-
 from crm.access import Role
-from crm.extensions import db
 from crm.models import Organisation, Person, RelationshipType, User
-from crm.services import accounts, demo_logframe, demo_programme, stakeholders, topics
-from crm.services.errors import Conflict
-
-DEMO_PASSWORD = "demo-password"
-
-# (email, name, role, interface language); the administrator comes first and creates the rest.
-USERS = [
-    ("admin@example.org", "Chen Hao 陈浩", Role.admin, "en"),
-    ("manager@example.org", "Marie Dubois 杜玛丽", Role.manager, "en"),
-    ("coordinator@example.org", "Li Na 李娜", Role.coordinator, "zh"),
-    ("member@example.org", "Zhang Wei 张伟", Role.member, "zh"),
-    ("viewer@example.org", "Victor Hansen 韩维克", Role.viewer, "en"),
-]
-
-
-@dataclass(frozen=True)
-class SeedResult:
-    users: int
-    organisations: int
-    people: int
-    affiliations: int
-    relationships: int
-    logins: list[tuple[str, str]]
-    activities: int = 0
-    participants: int = 0
-    interactions: int = 0
-    follow_ups: int = 0
-
+from crm.services import stakeholders
 
 # ---------------------------------------------------------------------------------------------
 # Organisations
@@ -730,72 +697,26 @@ def _email(person: _Person, org: _Org) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Seeding
+# Loading
 # ---------------------------------------------------------------------------------------------
 
 
-def is_empty() -> bool:
-    """True when the database has no user at all (the first run of `make run`)."""
-    return db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+@dataclass(frozen=True)
+class Loaded:
+    organisations: dict[str, Organisation]  # by key
+    people_by_org: dict[str, list[Person]]  # by organisation key, in the order of PEOPLE
+    affiliations: int
 
 
-def existing_demo_users() -> list[User]:
-    """The demo accounts already in the database, in the order of USERS."""
-    emails = [email for email, *_rest in USERS]
-    found = {u.email: u for u in db.session.scalars(sa.select(User).where(User.email.in_(emails)))}
-    return [found[email] for email in emails if email in found]
+def load(*, admin: User, owners: Mapping[Role, int]) -> Loaded:
+    """Create the organisations, their relationships, the people and their positions."""
+    orgs = _create_organisations(admin=admin, owners=owners)
+    _create_relationships(orgs, admin=admin)
+    people_by_org, affiliations = _create_people(orgs, admin=admin, owners=owners)
+    return Loaded(orgs, people_by_org, affiliations)
 
 
-def logins() -> list[tuple[str, str]]:
-    """(email, role) of the demo accounts that can still sign in with DEMO_PASSWORD."""
-    return [
-        (user.email, user.role.value)
-        for user in existing_demo_users()
-        if user.is_enabled and check_password_hash(user.password_hash, DEMO_PASSWORD)
-    ]
-
-
-def seed() -> SeedResult:
-    """Create the demo users, organisations, people, positions and relationships.
-
-    Refuses (Conflict, nothing written) when any demo account exists already, so a second
-    run never half-loads a duplicate set. Every record goes through the stakeholder
-    services as the demo administrator, one commit each, so all of it has audit history.
-    """
-    taken = existing_demo_users()
-    if taken:
-        raise Conflict(
-            _("The demo data is already loaded (%(email)s exists).", email=taken[0].email)
-        )
-    # Each of the ~260 service calls commits. Expiring every loaded object at each commit
-    # would reload the actor, the organisations and the people before every next call: about
-    # 700 extra SELECTs. Nothing else writes these rows meanwhile, so keep them loaded.
-    session = db.session()
-    expire_on_commit = session.expire_on_commit
-    session.expire_on_commit = False
-    try:
-        return _load()
-    finally:
-        session.expire_on_commit = expire_on_commit
-
-
-def _load() -> SeedResult:
-    email, name, role, locale = USERS[0]
-    admin = accounts.create_user(
-        email, name=name, role=role, password=DEMO_PASSWORD, locale=locale, actor=None
-    )
-    users = [admin]
-    for email, name, role, locale in USERS[1:]:
-        users.append(
-            accounts.create_user(
-                email, name=name, role=role, password=DEMO_PASSWORD, locale=locale, actor=admin
-            )
-        )
-    owners = {user.role: user.id for user in users}
-    # The programme's default activity topics (the administrators' list starts with them).
-    topics.add_defaults(actor=admin)
-
-    specs = {spec.key: spec for spec in ORGANISATIONS}
+def _create_organisations(*, admin: User, owners: Mapping[Role, int]) -> dict[str, Organisation]:
     orgs: dict[str, Organisation] = {}
     for spec in ORGANISATIONS:  # parents are listed before their subsidiaries
         data = {
@@ -819,7 +740,10 @@ def _load() -> SeedResult:
             "notes": spec.notes,
         }
         orgs[spec.key] = stakeholders.create_organisation(data, actor=admin)
+    return orgs
 
+
+def _create_relationships(orgs: Mapping[str, Organisation], *, admin: User) -> None:
     for link in RELATIONSHIPS:
         stakeholders.add_relationship(
             orgs[link.source],
@@ -831,6 +755,13 @@ def _load() -> SeedResult:
             actor=admin,
         )
 
+
+def _create_people(
+    orgs: Mapping[str, Organisation], *, admin: User, owners: Mapping[Role, int]
+) -> tuple[dict[str, list[Person]], int]:
+    """The people, each with their past positions and their current one; returns them by
+    organisation key, and how many positions were written."""
+    specs = {spec.key: spec for spec in ORGANISATIONS}
     affiliations = 0
     people_by_org: dict[str, list[Person]] = {}
     for n, spec in enumerate(PEOPLE):
@@ -870,24 +801,4 @@ def _load() -> SeedResult:
                 actor=admin,
             )
             affiliations += 1
-
-    programme = demo_programme.load(
-        users=users,
-        orgs=orgs,
-        people_by_org=people_by_org,
-        topic_ids={t.name: t.id for t in topics.all_topics()},
-    )
-    # The donor indicators (logframe), kept by the demo manager.
-    demo_logframe.load(actor=next(u for u in users if u.role == Role.manager))
-    return SeedResult(
-        users=len(users),
-        organisations=len(orgs),
-        people=len(PEOPLE),
-        affiliations=affiliations,
-        relationships=len(RELATIONSHIPS),
-        logins=[(u.email, u.role.value) for u in users],
-        activities=programme.activities,
-        participants=programme.participants,
-        interactions=programme.interactions,
-        follow_ups=programme.follow_ups,
-    )
+    return people_by_org, affiliations

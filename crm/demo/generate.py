@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -85,6 +86,9 @@ ORG_TYPES = ["enterprise"] * 14 + [
     "international",
 ]
 
+# Every row carries the same moment: the data set must not depend on the day it is made.
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+
 
 @dataclass(frozen=True)
 class Generated:
@@ -96,7 +100,28 @@ class Generated:
     search_documents: int
 
 
-def _chunks(rows: list[dict[str, Any]], size: int = 2000):  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class _Plan:
+    """How many rows of each kind, where the new stakeholder ids start, and who owns them."""
+
+    organisations: int
+    people: int
+    activities: int
+    interactions: int
+    follow_ups: int
+    first_id: int
+    user_ids: list[int]
+
+    @property
+    def first_person_id(self) -> int:
+        return self.first_id + self.organisations
+
+    @property
+    def stakeholders(self) -> int:
+        return self.organisations + self.people
+
+
+def _chunks(rows: list[dict[str, Any]], size: int = 2000) -> Iterator[list[dict[str, Any]]]:
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
 
@@ -107,15 +132,45 @@ def _insert(table: sa.Table, rows: list[dict[str, Any]]) -> None:
 
 
 def generate(*, scale: float = 1.0, seed: int = 2026) -> Generated:
-    """Append a generated data set to the database and commit; returns the counts."""
-    rng = random.Random(seed)
-    now = datetime(2026, 11, 1, tzinfo=UTC)
-    n_org = max(10, int(20_000 * scale))
-    n_people = max(30, int(60_000 * scale))
-    n_act = max(5, int(3_000 * scale))
-    n_int = max(50, int(300_000 * scale))
-    n_fu = max(10, int(60_000 * scale))
+    """Append a generated data set to the database and commit; returns the counts.
 
+    One random generator, seeded, feeds every step in a fixed order: reordering the steps
+    (or the draws inside one) changes the data set.
+    """
+    rng = random.Random(seed)
+    user_ids = _add_users(seed)
+    plan = _Plan(
+        organisations=max(10, int(20_000 * scale)),
+        people=max(30, int(60_000 * scale)),
+        activities=max(5, int(3_000 * scale)),
+        interactions=max(50, int(300_000 * scale)),
+        follow_ups=max(10, int(60_000 * scale)),
+        first_id=(db.session.scalar(sa.select(sa.func.max(Stakeholder.id))) or 0) + 1,
+        user_ids=user_ids,
+    )
+    _add_stakeholders(rng, plan)
+    activity_ids = _add_activities(rng, plan)
+    _add_participations(rng, plan, activity_ids)
+    _add_interactions(rng, plan)
+    _add_follow_ups(rng, plan)
+    db.session.commit()
+    interactions.register_index()
+    documents = search.rebuild()
+    log.info(
+        "generated scale %s: %d organisations, %d people", scale, plan.organisations, plan.people
+    )
+    return Generated(
+        plan.organisations,
+        plan.people,
+        plan.activities,
+        plan.interactions,
+        plan.follow_ups,
+        documents,
+    )
+
+
+def _add_users(seed: int) -> list[int]:
+    """Four staff accounts who own and log the generated records; their ids."""
     users = []
     cheap = generate_password_hash(secrets.token_hex(8), method="pbkdf2:sha256:1000")
     for i, role in enumerate([Role.coordinator, Role.member, Role.member, Role.manager]):
@@ -129,11 +184,33 @@ def generate(*, scale: float = 1.0, seed: int = 2026) -> Generated:
         db.session.add(user)
         users.append(user)
     db.session.flush()
-    user_ids = [u.id for u in users]
-    first_id = (db.session.scalar(sa.select(sa.func.max(Stakeholder.id))) or 0) + 1
+    return [u.id for u in users]
 
+
+def _add_stakeholders(rng: random.Random, plan: _Plan) -> None:
+    """Organisations, then people with one position each, with ids set here (bulk INSERTs
+    return none); PostgreSQL's id sequence is moved past them afterwards."""
+    stakeholder_rows, organisation_rows = _organisation_rows(rng, plan)
+    person_stakeholder_rows, person_rows, affiliation_rows = _person_rows(rng, plan)
+    _insert(Stakeholder.__table__, stakeholder_rows + person_stakeholder_rows)
+    _insert(Organisation.__table__, organisation_rows)
+    _insert(Person.__table__, person_rows)
+    _insert(Affiliation.__table__, affiliation_rows)
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(
+            sa.text(
+                "SELECT setval(pg_get_serial_sequence('stakeholders', 'id'), "
+                "(SELECT MAX(id) FROM stakeholders))"
+            )
+        )
+
+
+def _organisation_rows(
+    rng: random.Random, plan: _Plan
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(stakeholder rows, organisation rows) of the generated organisations."""
     stakeholder_rows, organisation_rows = [], []
-    for i in range(n_org):
+    for i in range(plan.organisations):
         word, word_zh = WORDS[i % len(WORDS)]
         trade, trade_zh, sector = TRADES[(i // len(WORDS)) % len(TRADES)]
         province, city, city_zh = CITIES[rng.randrange(len(CITIES))]
@@ -142,7 +219,7 @@ def generate(*, scale: float = 1.0, seed: int = 2026) -> Generated:
         full, initials = pinyin(zh)
         stakeholder_rows.append(
             {
-                "id": first_id + i,
+                "id": plan.first_id + i,
                 "kind": "organisation",
                 "display_name": name,
                 "chinese_name": zh,
@@ -154,24 +231,31 @@ def generate(*, scale: float = 1.0, seed: int = 2026) -> Generated:
                 "engagement_level": rng.choice(["unaware", "aware", "engaged", "committed"]),
                 "influence": rng.randint(1, 5),
                 "interest": rng.randint(1, 5),
-                "owner_id": rng.choice(user_ids),
-                "created_at": now,
-                "updated_at": now,
+                "owner_id": rng.choice(plan.user_ids),
+                "created_at": NOW,
+                "updated_at": NOW,
                 "version": 1,
             }
         )
         organisation_rows.append(
             {
-                "id": first_id + i,
+                "id": plan.first_id + i,
                 "org_type": rng.choice(ORG_TYPES),
                 "sector": sector,
                 "province": province,
                 "city": city,
             }
         )
-    person_rows, affiliation_rows = [], []
-    base = first_id + n_org
-    for i in range(n_people):
+    return stakeholder_rows, organisation_rows
+
+
+def _person_rows(
+    rng: random.Random, plan: _Plan
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """(stakeholder rows, person rows, affiliation rows) of the generated people, each
+    working at one of the generated organisations."""
+    stakeholder_rows, person_rows, affiliation_rows = [], [], []
+    for i in range(plan.people):
         family = SURNAMES[rng.randrange(len(SURNAMES))]
         given = GIVEN[rng.randrange(len(GIVEN))] + (
             GIVEN[rng.randrange(len(GIVEN))] if rng.random() < 0.6 else ""
@@ -181,7 +265,7 @@ def generate(*, scale: float = 1.0, seed: int = 2026) -> Generated:
         syllables = (full or "").split()
         family_py, given_py = syllables[0].title(), "".join(syllables[1:]).title()
         display = f"{family_py} {given_py}"
-        sid = base + i
+        sid = plan.first_person_id + i
         stakeholder_rows.append(
             {
                 "id": sid,
@@ -197,8 +281,8 @@ def generate(*, scale: float = 1.0, seed: int = 2026) -> Generated:
                 "influence": rng.randint(1, 5),
                 "interest": rng.randint(1, 5),
                 "owner_id": None,
-                "created_at": now,
-                "updated_at": now,
+                "created_at": NOW,
+                "updated_at": NOW,
                 "version": 1,
             }
         )
@@ -221,52 +305,51 @@ def generate(*, scale: float = 1.0, seed: int = 2026) -> Generated:
         affiliation_rows.append(
             {
                 "person_id": sid,
-                "organisation_id": first_id + rng.randrange(n_org),
-                "created_at": now,
-                "updated_at": now,
+                "organisation_id": plan.first_id + rng.randrange(plan.organisations),
+                "created_at": NOW,
+                "updated_at": NOW,
                 "version": 1,
             }
         )
-    _insert(Stakeholder.__table__, stakeholder_rows)
-    _insert(Organisation.__table__, organisation_rows)
-    _insert(Person.__table__, person_rows)
-    _insert(Affiliation.__table__, affiliation_rows)
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(
-            sa.text(
-                "SELECT setval(pg_get_serial_sequence('stakeholders', 'id'), "
-                "(SELECT MAX(id) FROM stakeholders))"
-            )
-        )
+    return stakeholder_rows, person_rows, affiliation_rows
 
+
+def _add_activities(rng: random.Random, plan: _Plan) -> list[int]:
+    """Activities over about three years from 2024; their ids, newest first."""
     activity_rows = []
-    for i in range(n_act):
+    for i in range(plan.activities):
         start = date(2024, 1, 1) + timedelta(days=rng.randrange(1000))
         activity_rows.append(
             {
                 "type": rng.choice(["training", "training", "forum", "dialogue", "webinar", "mou"]),
                 "title": f"Activity {i}: responsible business conduct",
                 "title_zh": f"负责任商业行为活动{i}",
-                "status": "held" if start < now.date() else "planned",
+                "status": "held" if start < NOW.date() else "planned",
                 "start_on": start,
                 "city": rng.choice(CITIES)[1],
                 "sector": rng.choice(["electronics", "textile", "both"]),
                 "unnamed_women": rng.randint(0, 10),
                 "unnamed_men": rng.randint(0, 10),
                 "unnamed_unspecified": 0,
-                "created_at": now,
-                "updated_at": now,
+                "created_at": NOW,
+                "updated_at": NOW,
                 "version": 1,
             }
         )
     _insert(Activity.__table__, activity_rows)
-    activity_ids = list(
-        db.session.scalars(sa.select(Activity.id).order_by(Activity.id.desc()).limit(n_act))
+    return list(
+        db.session.scalars(
+            sa.select(Activity.id).order_by(Activity.id.desc()).limit(plan.activities)
+        )
     )
+
+
+def _add_participations(rng: random.Random, plan: _Plan, activity_ids: list[int]) -> None:
+    """About 15 people per activity (a pair drawn twice is listed once)."""
     participation_rows = []
     seen: set[tuple[int, int]] = set()
-    for _ in range(n_act * 15):
-        pair = (rng.choice(activity_ids), base + rng.randrange(n_people))
+    for _ in range(plan.activities * 15):
+        pair = (rng.choice(activity_ids), plan.first_person_id + rng.randrange(plan.people))
         if pair in seen:
             continue
         seen.add(pair)
@@ -276,41 +359,48 @@ def generate(*, scale: float = 1.0, seed: int = 2026) -> Generated:
                 "person_id": pair[1],
                 "status": rng.choice(["attended", "attended", "registered", "no_show"]),
                 "role": "participant",
-                "created_at": now,
-                "updated_at": now,
+                "created_at": NOW,
+                "updated_at": NOW,
             }
         )
     _insert(Participation.__table__, participation_rows)
 
+
+def _add_interactions(rng: random.Random, plan: _Plan) -> None:
+    """Interactions over the 900 days before NOW, each with one or two stakeholders."""
     interaction_rows = []
-    for i in range(n_int):
+    for i in range(plan.interactions):
         interaction_rows.append(
             {
-                "occurred_at": now - timedelta(minutes=rng.randrange(60 * 24 * 900)),
+                "occurred_at": NOW - timedelta(minutes=rng.randrange(60 * 24 * 900)),
                 "channel": rng.choice(["meeting", "call", "wechat", "email", "visit"]),
                 "direction": "outbound",
                 "subject": f"Follow-up on training {i % 997}",
                 "summary": "讨论了加班时长、工资和职业安全卫生。",
                 "is_confidential": i % 50 == 0,
-                "logged_by_id": rng.choice(user_ids),
-                "created_by_id": rng.choice(user_ids),
-                "created_at": now,
-                "updated_at": now,
+                "logged_by_id": rng.choice(plan.user_ids),
+                "created_by_id": rng.choice(plan.user_ids),
+                "created_at": NOW,
+                "updated_at": NOW,
                 "version": 1,
             }
         )
     _insert(Interaction.__table__, interaction_rows)
     last = db.session.scalar(sa.select(sa.func.max(Interaction.id))) or 0
     link_rows = []
-    total = n_org + n_people
-    for interaction_id in range(last - n_int + 1, last + 1):
-        for sid in {first_id + rng.randrange(total) for _ in range(rng.randint(1, 2))}:
+    for interaction_id in range(last - plan.interactions + 1, last + 1):
+        for sid in {
+            plan.first_id + rng.randrange(plan.stakeholders) for _ in range(rng.randint(1, 2))
+        }:
             link_rows.append({"interaction_id": interaction_id, "stakeholder_id": sid})
     _insert(interaction_stakeholders, link_rows)
 
+
+def _add_follow_ups(rng: random.Random, plan: _Plan) -> None:
+    """Follow-ups due from 60 days before NOW to 90 days after, about half of them done."""
     follow_up_rows = []
-    for i in range(n_fu):
-        due = now.date() + timedelta(days=rng.randint(-60, 90))
+    for i in range(plan.follow_ups):
+        due = NOW.date() + timedelta(days=rng.randint(-60, 90))
         done = rng.random() < 0.5
         follow_up_rows.append(
             {
@@ -318,18 +408,13 @@ def generate(*, scale: float = 1.0, seed: int = 2026) -> Generated:
                 "due_on": due,
                 "priority": rng.choice(["low", "normal", "normal", "high"]),
                 "status": "done" if done else "open",
-                "assignee_id": rng.choice(user_ids),
-                "stakeholder_id": first_id + rng.randrange(total),
-                "completed_at": now if done else None,
-                "created_by_id": rng.choice(user_ids),
-                "created_at": now,
-                "updated_at": now,
+                "assignee_id": rng.choice(plan.user_ids),
+                "stakeholder_id": plan.first_id + rng.randrange(plan.stakeholders),
+                "completed_at": NOW if done else None,
+                "created_by_id": rng.choice(plan.user_ids),
+                "created_at": NOW,
+                "updated_at": NOW,
                 "version": 1,
             }
         )
     _insert(FollowUp.__table__, follow_up_rows)
-    db.session.commit()
-    interactions.register_index()
-    documents = search.rebuild()
-    log.info("generated scale %s: %d organisations, %d people", scale, n_org, n_people)
-    return Generated(n_org, n_people, n_act, n_int, n_fu, documents)

@@ -1,21 +1,23 @@
 """The donor indicators of the demo: the programme's logframe, bilingual, over three years.
 
 Each indicator is bound to a figure the system computes from the demo's activities and
-interactions (crm.services.indicators), so the indicator pages of a fresh demo show real
-progress. Like the demo's activities (crm.services.demo_programme), the years follow the day
-the demo is loaded: targets for last year (the inception year, modest), this year and next
-year, and baselines for the year before last. Loaded in 2026, that is baselines of 2024 and
-targets for 2025–2027. Written through the indicator service as the demo manager, who keeps
-the logframe, so each indicator has its audit history.
+interactions (crm.services.reporting.indicators), so the indicator pages of a fresh demo
+show real progress. Like the demo's activities (crm.demo.programme), the years follow the
+day the demo is loaded (the programme's today, crm.services.clock): targets for last year
+(the inception year, modest), this year and next year, and baselines for the year before
+last. Loaded in 2026, that is baselines of 2024 and targets for 2025–2027. Written through
+the indicator service as the demo manager, who keeps the logframe, so each indicator has
+its audit history.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 from crm.models import User
-from crm.services import indicators
+from crm.services import clock
+from crm.services.reporting import indicators
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ LOGFRAME: tuple[_Indicator, ...] = (
 
 def load(*, actor: User, today: date | None = None) -> int:
     """Create the demo's indicators (one commit each); returns how many."""
-    this_year = (today or datetime.now(UTC).date()).year
+    this_year = (today or clock.today()).year
     years = (this_year - 1, this_year, this_year + 1)
     for spec in LOGFRAME:
         indicators.create(

@@ -1,0 +1,388 @@
+"""The kinds of import and the preview: mapping headers to fields, validating and matching rows.
+
+Each kind of import (`KINDS`: "organisations", "people", "attendance") is a `Kind`
+(crm.services.imports.writing): its fields (crm.services.imports.fields), how a row becomes
+record data (`build_organisation`, `build_person`), how rows are matched to existing records
+(crm.services.imports.matching) and how a row is written. `guess_mapping` maps headers to
+fields; the user may change it. `locate_header` skips title rows above the headers (sign-in
+sheets often have one).
+
+`prepare(table, kind, mapping=)` validates every row (errors carry the column name) and finds
+duplicate candidates in batched queries, and rows repeated within the file. It writes
+nothing.
+
+**Attendance sheets.** The third kind, "attendance", is an activity's sign-in sheet: the
+people fields, read, built and matched exactly as for "people", with the activity in the
+import's options (`stage(..., options={"activity_id": ...})`, checked when staged and again
+when committed); only writing differs (crm.services.imports.writing). Another kind of import
+is another `Kind` in `KINDS`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from types import SimpleNamespace
+from typing import Any
+
+from flask_babel import gettext as _
+
+from crm.models import DuplicateAction, ImportKind, Organisation, Person, label
+from crm.services import duplicates, stakeholders
+from crm.services.errors import InvalidInput
+from crm.services.imports.fields import (
+    ORGANISATION_IMPORT_FIELDS,
+    PERSON_IMPORT_FIELDS,
+    WHITESPACE,
+    CellError,
+    FieldSpec,
+    alias_rank,
+    header_key,
+)
+from crm.services.imports.matching import (
+    find_organisations,
+    find_people,
+    organisation_keys,
+    person_keys,
+)
+from crm.services.imports.reading import Row, Table, header_candidates, with_header_at
+from crm.services.imports.rows import Built, Match, Preview, PreviewRow
+from crm.services.imports.writing import (
+    Kind,
+    attendance_options,
+    mark_attended,
+    write_attendee,
+    write_organisation,
+    write_person,
+)
+from crm.services.text import has_han
+
+# --- Building rows into record data -----------------------------------------------------------
+
+
+def build_organisation(values: dict[str, Any]) -> Built:
+    data = dict(values)
+    name = data.pop("name", None)
+    if name:
+        if has_han(name):
+            data.setdefault("chinese_name", name)
+            data.setdefault("display_name", name)
+        else:
+            data.setdefault("display_name", name)
+    if not data.get("display_name") and data.get("chinese_name"):
+        data["display_name"] = data["chinese_name"]
+    if data.get("display_name") and has_han(data["display_name"]):
+        data.setdefault("chinese_name", data["display_name"])
+    errors = []
+    if not data.get("display_name"):
+        errors.append(_("A name is required."))
+    parts = [label(data.get("org_type")), label(data.get("sector")), data.get("city")]
+    display = data.get("display_name") or ""
+    if data.get("chinese_name") and data["chinese_name"] != display:
+        display = f"{display} {data['chinese_name']}"
+    return Built(data, {}, display, " · ".join(p for p in parts if p), errors)
+
+
+_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff·]+")
+
+
+def _split_latin(name: str) -> tuple[str, str]:
+    """(family, given) of a Latin full name: "Wang, Fang" or "Fang Wang"."""
+    if "," in name:
+        family, given = (p.strip() for p in name.split(",", 1))
+        return family, given
+    parts = name.split()
+    if len(parts) == 1:
+        return parts[0], ""
+    return parts[-1], " ".join(parts[:-1])
+
+
+def build_person(values: dict[str, Any]) -> Built:
+    data = dict(values)
+    full = data.pop("full_name", None)
+    organisation = data.pop("organisation", None)
+    if full:
+        # "王芳", "Wang Fang", or both in one cell: "王芳 Wang Fang".
+        han = "".join(_HAN_RUN.findall(full))
+        latin = WHITESPACE.sub(" ", _HAN_RUN.sub(" ", full)).strip(" ,;/()（）")
+        if not re.search(r"[^\W\d_]", latin):
+            latin = ""  # "人员12", "王芳2": one name with a number, not two names
+            han = full if han else ""
+        if han:
+            data.setdefault("chinese_name", han)
+        if latin and not (data.get("family_name") or data.get("given_name")):
+            family, given = _split_latin(latin)
+            if family:
+                data["family_name"] = family[:80]
+            if given:
+                data["given_name"] = given[:80]
+    family, given = data.get("family_name"), data.get("given_name")
+    if family and given and has_han(family) and has_han(given) and not data.get("chinese_name"):
+        # 姓 and 名 in characters make the Chinese name; the Latin name parts stay empty.
+        data["chinese_name"] = f"{family}{given}"
+        del data["family_name"], data["given_name"]
+    errors = []
+    if not (data.get("chinese_name") or data.get("family_name") or data.get("given_name")):
+        errors.append(
+            _("A name is required: a full name, a family or given name, or a Chinese name.")
+        )
+    extra: dict[str, Any] = {}
+    if organisation:
+        if duplicates.organisation_key(organisation) is None:
+            errors.append(_("“%(value)s” is not an organisation name.", value=organisation[:60]))
+        else:
+            extra["organisation"] = organisation
+    parts_of_name = SimpleNamespace(
+        family_name=data.get("family_name"),
+        given_name=data.get("given_name"),
+        chinese_name=data.get("chinese_name"),
+    )
+    name = stakeholders._person_display_name(parts_of_name)  # type: ignore[arg-type]
+    if data.get("chinese_name") and data["chinese_name"] != name:
+        name = f"{name} {data['chinese_name']}"
+    parts = [data.get("email"), data.get("phone"), organisation, data.get("job_title")]
+    return Built(data, extra, name, " · ".join(p for p in parts if p), errors)
+
+
+# --- The kinds --------------------------------------------------------------------------------
+
+
+_PEOPLE = Kind(
+    name=ImportKind.people.value,
+    model=Person,
+    fields=PERSON_IMPORT_FIELDS,
+    required=("full_name", "chinese_name", "family_name", "given_name"),
+    build=build_person,
+    find=find_people,
+    keys=person_keys,
+    write=write_person,
+)
+
+KINDS: dict[str, Kind] = {
+    ImportKind.organisations.value: Kind(
+        name=ImportKind.organisations.value,
+        model=Organisation,
+        fields=ORGANISATION_IMPORT_FIELDS,
+        required=("name", "display_name", "chinese_name"),
+        build=build_organisation,
+        find=find_organisations,
+        keys=organisation_keys,
+        write=write_organisation,
+    ),
+    ImportKind.people.value: _PEOPLE,
+    # A sign-in sheet is read and matched as people are; only writing differs.
+    ImportKind.attendance.value: replace(
+        _PEOPLE,
+        name=ImportKind.attendance.value,
+        write=write_attendee,
+        default_action=DuplicateAction.update,
+        options=attendance_options,
+        after=mark_attended,
+    ),
+}
+
+
+def get_kind(kind: Kind | str) -> Kind:
+    if isinstance(kind, Kind):
+        return kind
+    try:
+        return KINDS[str(kind)]
+    except KeyError:
+        raise InvalidInput(
+            _("Choose what to import: organisations, people or an activity's sign-in sheet.")
+        ) from None
+
+
+# --- Mapping headers to fields ----------------------------------------------------------------
+
+
+def field_choices(kind: Kind | str) -> list[tuple[str, str]]:
+    """(field name, label) of a kind, for the mapping selects."""
+    return [(spec.name, str(spec.label)) for spec in get_kind(kind).fields]
+
+
+def guess_mapping(headers: Sequence[str], kind: Kind | str) -> list[str]:
+    """The field each header stands for ("" when none); weak aliases only fill gaps."""
+    kind = get_kind(kind)
+    mapping = [""] * len(headers)
+    for index, header in enumerate(headers):
+        key = header_key(header)
+        if not key:
+            continue
+        for spec in kind.fields:
+            if key == spec.name.replace("_", "") or key in spec.aliases:
+                mapping[index] = spec.name
+                break
+    for index, header in enumerate(headers):
+        if mapping[index]:
+            continue
+        key = header_key(header)
+        for spec in kind.fields:
+            if key in spec.weak_aliases and spec.name not in mapping:
+                mapping[index] = spec.name
+                break
+    return mapping
+
+
+def locate_header(table: Table, kind: Kind | str) -> Table:
+    """The table with its header moved down past title rows, when a later row is the header.
+
+    Sign-in sheets often open with a title ("2026年3月培训签到表") above the real headers.
+    Among the first rows, the one naming the most fields (at least two) becomes the header.
+    """
+    kind = get_kind(kind)
+    candidates = header_candidates(table)
+    scores = [sum(1 for f in guess_mapping(r.cells, kind) if f) for r in candidates]
+    best = max(range(len(candidates)), key=lambda i: (scores[i], -i))
+    if best == 0 or scores[best] < 2 or scores[best] <= scores[0]:
+        return table
+    return with_header_at(table, best)
+
+
+def _checked_mapping(mapping: Sequence[str], width: int, kind: Kind) -> tuple[str, ...]:
+    names = {spec.name for spec in kind.fields}
+    mapping = [str(m or "") for m in mapping][:width]
+    mapping += [""] * (width - len(mapping))
+    unknown = sorted({m for m in mapping if m and m not in names})
+    if unknown:
+        raise InvalidInput(_("Unknown field: %(name)s", name=", ".join(unknown)))
+    return tuple(mapping)
+
+
+# --- The preview ------------------------------------------------------------------------------
+
+
+def prepare(table: Table, kind: Kind | str, *, mapping: Sequence[str] | None = None) -> Preview:
+    """Every row parsed, validated and matched against the database; writes nothing.
+
+    Without `mapping` the headers are mapped with `guess_mapping`. A file-level problem
+    (no column holds a name) is in `problems`; row errors name the column as headed in the
+    file.
+    """
+    kind = get_kind(kind)
+    width = len(table.headers)
+    mapping = _checked_mapping(
+        guess_mapping(table.headers, kind) if mapping is None else mapping, width, kind
+    )
+    columns = _columns(table.headers, mapping, kind)
+    problems = _problems(columns, kind)
+    notices = _notices(table, mapping)
+    built = [_build_row(table, row, columns, kind) for row in table.rows]
+    return Preview(
+        kind=kind.name,
+        headers=tuple(table.headers),
+        mapping=mapping,
+        rows=tuple(_preview_rows(table, built, kind)),
+        problems=tuple(problems),
+        notices=tuple(notices),
+    )
+
+
+def _columns(
+    headers: Sequence[str], mapping: Sequence[str], kind: Kind
+) -> list[tuple[FieldSpec, list[int]]]:
+    """Each mapped field with its columns, the best-named first (`alias_rank`): a field fed by
+    several columns reads the first non-empty one."""
+    indexes_of: dict[str, list[int]] = {}
+    for index, name in enumerate(mapping):
+        if name:
+            indexes_of.setdefault(name, []).append(index)
+    columns = []
+    for name, indexes in indexes_of.items():
+        spec = kind.spec(name)
+        indexes.sort(key=lambda i, spec=spec: (alias_rank(spec, headers[i]), i))
+        columns.append((spec, indexes))
+    return columns
+
+
+def _problems(columns: Sequence[tuple[FieldSpec, list[int]]], kind: Kind) -> list[str]:
+    """What stops the whole file from being imported: no column holds a name."""
+    mapped = {spec.name for spec, _indexes in columns}
+    if any(name in mapped for name in kind.required):
+        return []
+    labels = ", ".join(str(kind.spec(n).label) for n in kind.required)
+    return [
+        _(
+            "No column holds a name. Choose below which column is the name (%(fields)s); "
+            "headers such as 姓名, 名称, Name, First Name/Last Name are recognised.",
+            fields=labels,
+        )
+    ]
+
+
+def _notices(table: Table, mapping: Sequence[str]) -> list[str]:
+    """The reader's notices, and the columns holding values that no field takes."""
+    notices = list(table.source.get("notices", []))
+    ignored = [
+        table.headers[i] or _("column %(n)d", n=i + 1)
+        for i, name in enumerate(mapping)
+        if not name and any(row.cells[i] for row in table.rows[:200])
+    ]
+    if ignored:
+        notices.append(
+            _("Columns not imported: %(columns)s.", columns=", ".join(f"“{h}”" for h in ignored))
+        )
+    return notices
+
+
+def _build_row(
+    table: Table, row: Row, columns: Sequence[tuple[FieldSpec, list[int]]], kind: Kind
+) -> Built:
+    """One row read field by field and built into record data; its errors name their column."""
+    values: dict[str, Any] = {}
+    errors: list[str] = []
+    for spec, indexes in columns:
+        errors += _unreadable_cells(table, row, indexes)
+        column = next((i for i in indexes if row.cells[i]), None)
+        if column is None:
+            continue
+        try:
+            values[spec.name] = spec.parse(row.cells[column])
+        except CellError as err:
+            errors.append(_column_error(table.headers[column], column, str(err)))
+    result = kind.build(values)
+    return replace(result, errors=errors + result.errors)
+
+
+def _unreadable_cells(table: Table, row: Row, indexes: Sequence[int]) -> list[str]:
+    """The reader's errors for these cells of the row (a formula without a saved result)."""
+    problems = ((i, table.cell_errors.get((row.number, i))) for i in indexes)
+    return [_column_error(table.headers[i], i, problem) for i, problem in problems if problem]
+
+
+def _preview_rows(table: Table, built: Sequence[Built], kind: Kind) -> list[PreviewRow]:
+    """Each built row with its candidates: records found by the kind (batched queries), then
+    the earlier rows of the file it repeats."""
+    found = kind.find(built)
+    seen: dict[str, int] = {}
+    return [
+        PreviewRow(
+            number=row.number,
+            label=item.label,
+            detail=item.detail,
+            data=item.data,
+            extra=item.extra,
+            errors=tuple(item.errors),
+            matches=(*matches, *_repeats(item, row.number, kind, seen)),
+        )
+        for row, item, matches in zip(table.rows, built, found, strict=True)
+    ]
+
+
+def _repeats(item: Built, number: int, kind: Kind, seen: dict[str, int]) -> list[Match]:
+    """The earlier rows of the file sharing a key with this one; records this row's keys in
+    `seen`. A row with errors neither repeats nor is repeated."""
+    if item.errors:
+        return []
+    keys = kind.keys(item)
+    earlier = sorted({seen[k] for k in keys if k in seen})
+    for key in keys:
+        seen.setdefault(key, number)
+    return [Match(None, n, _("row %(n)d", n=n), "", ("file",)) for n in earlier]
+
+
+def _column_error(header: str, index: int, reason: str) -> str:
+    return _(
+        "%(column)s: %(reason)s", column=header or _("column %(n)d", n=index + 1), reason=reason
+    )
