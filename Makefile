@@ -6,6 +6,8 @@ FLASK := $(VENV)/bin/flask --app wsgi
 STAMP := $(VENV)/.installed-stamp
 TRANSLATIONS := crm/translations
 PYTEST_WORKERS ?= 2
+SCALE ?= 0.05
+RUNS ?= 15
 
 .PHONY: install run serve test test-fast lint format babel babel-compile db-check bench clean
 
@@ -41,6 +43,7 @@ test: install babel-compile
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff format .
@@ -51,8 +54,9 @@ db-check: install
 	$(FLASK) db upgrade
 	$(FLASK) db check
 
+## Time the pages on a generated data set: make bench [SCALE=1] [RUNS=5]
 bench: install babel-compile
-	$(PY) -m bench
+	$(PY) -m bench --scale $(SCALE) --runs $(RUNS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info

@@ -62,6 +62,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     )
     _init_login(app)
     if app.config["PROXY_FIX_X_FOR"]:
+        # Flask's documented way to wrap the WSGI app, which mypy sees as replacing a method.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1, x_host=1
         )

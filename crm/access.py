@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
+from typing import TYPE_CHECKING, ParamSpec
 
 from flask_babel import lazy_gettext as _l
+
+if TYPE_CHECKING:
+    from flask.typing import ResponseReturnValue
+
+_P = ParamSpec("_P")
 
 
 class Role(StrEnum):
@@ -71,7 +78,9 @@ def can(user: object | None, permission: Permission) -> bool:
     return role is not None and permission in GRANTS.get(Role(role), frozenset())
 
 
-def permission_required(permission: Permission):  # type: ignore[no-untyped-def]
+def permission_required(
+    permission: Permission,
+) -> Callable[[Callable[_P, ResponseReturnValue]], Callable[_P, ResponseReturnValue]]:
     """View decorator: anonymous users go to the login page, others without `permission` get 403.
 
     Services check the same table again, since the API and the CLI reach them directly.
@@ -82,9 +91,9 @@ def permission_required(permission: Permission):  # type: ignore[no-untyped-def]
     from flask_login import current_user
     from flask_login.config import EXEMPT_METHODS
 
-    def decorator(view):  # type: ignore[no-untyped-def]
+    def decorator(view: Callable[_P, ResponseReturnValue]) -> Callable[_P, ResponseReturnValue]:
         @wraps(view)
-        def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
+        def wrapped(*args: _P.args, **kwargs: _P.kwargs) -> ResponseReturnValue:
             from flask import request
 
             from crm.extensions import login_manager
@@ -97,6 +106,7 @@ def permission_required(permission: Permission):  # type: ignore[no-untyped-def]
                 abort(403)
             return view(*args, **kwargs)
 
+        # Marks the view with what it requires; a function attribute mypy cannot know of.
         wrapped.permission = permission  # type: ignore[attr-defined]
         return wrapped
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
 import sqlalchemy as sa
@@ -12,6 +14,9 @@ from crm import demo
 from crm.access import Role
 from crm.services import accounts
 from crm.services.errors import ServiceError
+
+if TYPE_CHECKING:
+    from crm.services.imports import ImportReport, Progress, ReportLine
 
 crm = AppGroup("crm", help="Stakeholder tracker commands.")
 
@@ -238,15 +243,15 @@ def import_file(
             click.echo(line)
 
 
-def _import_progress(step) -> None:  # type: ignore[no-untyped-def]
+def _import_progress(step: Progress) -> None:
     if step.total >= 2000 and step.done and step.done % max(1, step.total // 10) == 0:
         click.echo(f"  {step.done} of {step.total} rows…", err=True)
 
 
-def _import_summary(report) -> list[str]:  # type: ignore[no-untyped-def]
+def _import_summary(report: ImportReport) -> list[str]:
     from crm.services.imports import row_ranges
 
-    def part(verb: str, lines) -> str:  # type: ignore[no-untyped-def]
+    def part(verb: str, lines: Sequence[ReportLine]) -> str:
         if not lines:
             return f"{verb} 0"
         rows = row_ranges(line.row for line in lines)

@@ -22,8 +22,9 @@ def default_database_url() -> str:
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
-    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or default_database_url()
+    # None only in production with the variable unset, which `validate` then refuses.
+    SECRET_KEY: str | None = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SQLALCHEMY_DATABASE_URI: str | None = os.environ.get("DATABASE_URL") or default_database_url()
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SQLALCHEMY_RECORD_QUERIES = False
 
@@ -92,8 +93,8 @@ class TestingConfig(Config):
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
-    SECRET_KEY = os.environ.get("SECRET_KEY")  # type: ignore[assignment]
-    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # type: ignore[assignment]
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
 
     @classmethod
     def validate(cls) -> None:

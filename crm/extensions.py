@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
 from flask_limiter import Limiter
@@ -9,6 +11,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.model import Model as FlaskModel
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -28,6 +31,18 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# The base class of every model: `db.Model`, which Flask-SQLAlchemy builds at run time from its
+# `Model` mixin and a copy of `Base`. mypy cannot take a base class from an attribute of an
+# instance (python/mypy#8603), so the type checker is shown that same shape as a plain class.
+if TYPE_CHECKING:
+
+    class Model(FlaskModel, Base):
+        __abstract__ = True
+
+else:
+    Model = db.Model
+
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

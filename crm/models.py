@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, overload
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -20,7 +20,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, declared_attr, mapped_column, relationship
 
 from crm.access import Role
-from crm.extensions import db
+from crm.extensions import Model, db
 
 
 def utcnow() -> datetime:
@@ -40,6 +40,10 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
             raise ValueError("naive datetime given for a UTC column")
         return value.astimezone(UTC)
 
+    @overload
+    def process_result_value(self, value: datetime, dialect: sa.Dialect) -> datetime: ...
+    @overload
+    def process_result_value(self, value: None, dialect: sa.Dialect) -> None: ...
     def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         if value is None:
             return None
@@ -429,6 +433,7 @@ class Editable:
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:
         # Every UPDATE checks and bumps `version`: a stale write raises StaleDataError.
+        # `cls` is the mapped model this mixin is part of; the mixin alone has no `__table__`.
         return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
 
     @property
@@ -441,7 +446,7 @@ class Editable:
 # ---------------------------------------------------------------------------------------------
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
     __table_args__ = (sa.CheckConstraint("email = lower(email)", name="email_lowercase"),)
 
@@ -473,7 +478,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.id} {self.role}>"
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -488,7 +493,7 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship()
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """One create, update, delete, restore, purge or merge, with field-level before/after."""
 
     __tablename__ = "audit_events"
@@ -527,7 +532,7 @@ stakeholder_tags = sa.Table(
 )
 
 
-class Tag(db.Model):
+class Tag(Model):
     __tablename__ = "tags"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -537,7 +542,7 @@ class Tag(db.Model):
         return f"<Tag {self.name}>"
 
 
-class Stakeholder(Editable, db.Model):
+class Stakeholder(Editable, Model):
     __tablename__ = "stakeholders"
     __table_args__ = (
         sa.CheckConstraint("influence BETWEEN 1 AND 5", name="influence_range"),
@@ -651,7 +656,7 @@ class Person(Stakeholder):
     __mapper_args__ = {"polymorphic_identity": StakeholderKind.person}
 
 
-class ContactDetail(db.Model):
+class ContactDetail(Model):
     """A further email, phone number or WeChat ID of a person, besides the one on the record.
 
     Merging two records of one person keeps the address that was not chosen here instead of
@@ -681,7 +686,7 @@ class ContactDetail(db.Model):
     person: Mapped[Person] = relationship(back_populates="contact_details")
 
 
-class Affiliation(Editable, db.Model):
+class Affiliation(Editable, Model):
     """A position a person holds or held; the one without an end is the current employer."""
 
     __tablename__ = "affiliations"
@@ -711,7 +716,7 @@ class Affiliation(Editable, db.Model):
         return self.end_on is None
 
 
-class StakeholderRelationship(Editable, db.Model):
+class StakeholderRelationship(Editable, Model):
     """A directed link: `source` is `type` of `target` (a supplier *supplier_to* a brand)."""
 
     __tablename__ = "relationships"
@@ -754,7 +759,7 @@ activity_topics = sa.Table(
 )
 
 
-class Topic(db.Model):
+class Topic(Model):
     __tablename__ = "topics"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -763,7 +768,7 @@ class Topic(db.Model):
     is_active: Mapped[bool] = mapped_column(default=True)
 
 
-class Activity(Editable, db.Model):
+class Activity(Editable, Model):
     __tablename__ = "activities"
     __table_args__ = (
         sa.CheckConstraint("end_on IS NULL OR end_on >= start_on", name="end_after_start"),
@@ -813,7 +818,7 @@ class Activity(Editable, db.Model):
     participations: WriteOnlyMapped[Participation] = relationship(back_populates="activity")
 
 
-class ActivityParty(db.Model):
+class ActivityParty(Model):
     __tablename__ = "activity_parties"
     __table_args__ = (
         sa.UniqueConstraint("activity_id", "organisation_id", "role", name="uq_activity_party"),
@@ -833,7 +838,7 @@ class ActivityParty(db.Model):
     organisation: Mapped[Organisation] = relationship()
 
 
-class Participation(db.Model):
+class Participation(Model):
     __tablename__ = "participations"
     __table_args__ = (
         sa.UniqueConstraint("activity_id", "person_id", name="uq_participation_person"),
@@ -896,7 +901,7 @@ interaction_staff = sa.Table(
 )
 
 
-class Interaction(Editable, db.Model):
+class Interaction(Editable, Model):
     __tablename__ = "interactions"
     __table_args__ = (sa.Index("ix_interactions_deleted_occurred", "deleted_at", "occurred_at"),)
 
@@ -923,7 +928,7 @@ class Interaction(Editable, db.Model):
     logged_by: Mapped[User | None] = relationship(foreign_keys=[logged_by_id])
 
 
-class FollowUp(Editable, db.Model):
+class FollowUp(Editable, Model):
     __tablename__ = "follow_ups"
     __table_args__ = (
         sa.CheckConstraint(
@@ -972,7 +977,7 @@ class FollowUp(Editable, db.Model):
 # ---------------------------------------------------------------------------------------------
 
 
-class Indicator(Editable, db.Model):
+class Indicator(Editable, Model):
     __tablename__ = "indicators"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -992,7 +997,7 @@ class Indicator(Editable, db.Model):
     )
 
 
-class IndicatorTarget(db.Model):
+class IndicatorTarget(Model):
     __tablename__ = "indicator_targets"
     __table_args__ = (sa.UniqueConstraint("indicator_id", "year", name="uq_indicator_year"),)
 
@@ -1011,7 +1016,7 @@ class IndicatorTarget(db.Model):
 # ---------------------------------------------------------------------------------------------
 
 
-class SearchDocument(db.Model):
+class SearchDocument(Model):
     """One searchable record in a form every database can index the same way.
 
     `terms` holds lower-case words separated by spaces: English words, every Chinese character
@@ -1077,7 +1082,7 @@ LABELS.add(
 )
 
 
-class ImportBatch(db.Model):
+class ImportBatch(Model):
     """A parsed upload waiting for its preview, then the report of what it wrote.
 
     The table (`headers`, `rows`: [[row number, [cell, ...]], ...] as text), the column

@@ -105,6 +105,7 @@ def _sample_duplicate() -> None:
             "city": "Beijing",
         },
         actor=manager,
+        allow_duplicate=True,
     )
 
 

@@ -166,7 +166,7 @@ def make_organisation(app: Flask, actor: User) -> Callable[..., Organisation]:
         values.update(over)
         with app.app_context():
             admin = _db.session.get(User, actor.id)
-            org = stakeholders.create_organisation(values, actor=admin)
+            org = stakeholders.create_organisation(values, actor=admin, allow_duplicate=True)
             return _detached(org)
 
     return make
@@ -179,7 +179,7 @@ def make_person(app: Flask, actor: User) -> Callable[..., Person]:
         values.update(over)
         with app.app_context():
             admin = _db.session.get(User, actor.id)
-            person = stakeholders.create_person(values, actor=admin)
+            person = stakeholders.create_person(values, actor=admin, allow_duplicate=True)
             return _detached(person)
 
     return make

@@ -148,3 +148,20 @@ def test_import_pipeline_layers_only_import_downwards(module):
             elif base == "crm.services.imports":
                 used.update(alias.name for alias in node.names)
     assert used & above == set()
+
+
+def test_no_function_runs_past_80_lines_without_a_reason_above_it():
+    """A function over about 80 lines does several things; split it into named steps, or say
+    above it (a comment with "long because") why it must stay whole."""
+    offenders = []
+    for path in _modules():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for node in ast.walk(ast.parse("\n".join(lines))):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            length = (node.end_lineno or node.lineno) - node.lineno + 1
+            reason = "long because" in lines[first - 2].lower() if first >= 2 else False
+            if length > 80 and not reason:
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({length})")
+    assert offenders == []

@@ -158,6 +158,7 @@ def test_the_migrated_schema_takes_a_record(migrated_app):
         person = stakeholders.create_person(
             {"family_name": "Wang", "given_name": "Fang", "chinese_name": "王芳", "tags": ["OSH"]},
             actor=admin,
+            allow_duplicate=True,
         )
         assert db.session.get(Person, person.id).name_initials == "wf"
         with pytest.raises(sa.exc.IntegrityError):

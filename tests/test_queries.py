@@ -73,9 +73,12 @@ def populate(app: Flask, make_user: Callable[..., User], actor: User) -> Callabl
                         "tags": [f"tag {i % 5}", "pilot"],
                     },
                     actor=admin,
+                    allow_duplicate=True,
                 )
                 former = stakeholders.create_organisation(
-                    {"display_name": f"Former {i:03d}", "org_type": "ngo"}, actor=admin
+                    {"display_name": f"Former {i:03d}", "org_type": "ngo"},
+                    actor=admin,
+                    allow_duplicate=True,
                 )
                 person = stakeholders.create_person(
                     {
@@ -87,6 +90,7 @@ def populate(app: Flask, make_user: Callable[..., User], actor: User) -> Callabl
                         "tags": [f"tag {i % 5}", "speaker"],
                     },
                     actor=admin,
+                    allow_duplicate=True,
                 )
                 for where, start_on, end_on in (
                     (former, date(2018, 1, 1), date(2020, 12, 31)),

@@ -80,7 +80,7 @@ def attach_error(form: BaseForm, err: ServiceError) -> None:
         form.form_errors.append(str(err))
 
 
-_EMPTY = (None, "", [])
+_EMPTY: tuple[Any, ...] = (None, "", [])
 
 
 def same_value(yours: Any, theirs: Any) -> bool:
@@ -132,7 +132,7 @@ def save_edit(
     Other service errors go to their fields (400). A GET renders the page (200).
     """
 
-    def show(status: int, conflict: list[tuple[str, Any, bool]] | None = None):  # type: ignore[no-untyped-def]
+    def show(status: int, conflict: list[tuple[str, Any, bool]] | None = None) -> tuple[str, int]:
         names = value_names(record.__tablename__, ((n, v) for n, v, _d in conflict or ()))
         return render_template(
             template, form=form, conflict=conflict, conflict_names=names, **context

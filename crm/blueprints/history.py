@@ -17,11 +17,11 @@ from enum import StrEnum
 from functools import cache
 from typing import Any, NamedTuple
 
-import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from crm.extensions import db
-from crm.models import Activity, AuditEvent, RelationshipType, Stakeholder, User, label
+from crm.extensions import Model
+from crm.models import AuditEvent, RelationshipType, label
+from crm.services import audit
 from crm.services.timeline import Page
 
 # (table, id) → the name shown for it; `table` is one of the keys of _NAMES.
@@ -39,11 +39,6 @@ _TABLES = {
     "people": "stakeholders",
     "activities": "activities",
 }
-_NAMES: dict[str, tuple[Any, Any]] = {
-    "users": (User.id, User.name),
-    "stakeholders": (Stakeholder.id, Stakeholder.display_name),
-    "activities": (Activity.id, Activity.title),
-}
 
 
 class _Column(NamedTuple):
@@ -55,7 +50,7 @@ class _Column(NamedTuple):
 def _columns() -> dict[str, dict[str, _Column]]:
     """Per audited table, what the history needs to know of each of its columns."""
     found: dict[str, dict[str, _Column]] = {}
-    for mapper in db.Model.registry.mappers:
+    for mapper in Model.registry.mappers:
         table = getattr(mapper.class_, "__tablename__", None)
         if table is None:
             continue
@@ -87,18 +82,12 @@ def _reference(value: Any, field: str | None, entity_type: str | None) -> tuple[
 
 
 def _load(references: Iterable[tuple[str, int] | None]) -> dict[tuple[str, int], str]:
-    """The names of the referenced records: one query per table. A record that is gone
-    has no name (the history then shows the recorded id)."""
+    """The names of the referenced records (crm.services.audit.names_of: one query per table)."""
     wanted: dict[str, set[int]] = defaultdict(set)
     for reference in references:
         if reference is not None:
             wanted[reference[0]].add(reference[1])
-    names: dict[tuple[str, int], str] = {}
-    for table, ids in wanted.items():
-        id_column, name_column = _NAMES[table]
-        rows = db.session.execute(sa.select(id_column, name_column).where(id_column.in_(ids)))
-        names.update(((table, found_id), name) for found_id, name in rows)
-    return names
+    return audit.names_of(wanted)
 
 
 def _shown(event: AuditEvent) -> Iterator[tuple[str, Any]]:

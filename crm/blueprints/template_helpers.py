@@ -18,7 +18,9 @@ from crm.labels import field_label
 def url_with(**changes: Any) -> str:
     """The current page's URL with some query parameters changed (sorting, paging)."""
     args = {**request.args.to_dict(), **changes}
-    return url_for(request.endpoint, **(request.view_args or {}), **args)  # type: ignore[arg-type]
+    endpoint = request.endpoint
+    assert endpoint is not None  # used by list and detail pages, which a route matched
+    return url_for(endpoint, **(request.view_args or {}), **args)
 
 
 def duplicate_reason(reason: str) -> str:
@@ -28,6 +30,7 @@ def duplicate_reason(reason: str) -> str:
         "wechat": _("same WeChat ID"),
         "name": _("same name"),
         "chinese_name": _("same Chinese name"),
+        "organisation": _("same organisation"),
     }.get(reason, reason)
 
 

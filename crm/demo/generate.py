@@ -33,7 +33,7 @@ from crm.models import (
     User,
     interaction_stakeholders,
 )
-from crm.services import duplicates, interactions, search
+from crm.services import contact_details, duplicates, interactions, search
 from crm.services.text import pinyin, sort_key
 
 log = logging.getLogger(__name__)
@@ -126,7 +126,9 @@ def _chunks(rows: list[dict[str, Any]], size: int = 2000) -> Iterator[list[dict[
         yield rows[start : start + size]
 
 
-def _insert(table: sa.Table, rows: list[dict[str, Any]]) -> None:
+def _insert(table: sa.FromClause, rows: list[dict[str, Any]]) -> None:
+    # A model's `__table__`: SQLAlchemy types it as any FromClause, but a plain model has a Table.
+    assert isinstance(table, sa.Table)
     for chunk in _chunks(rows):
         db.session.execute(sa.insert(table), chunk)
 
@@ -275,8 +277,8 @@ def _person_rows(
                 "name_pinyin": full,
                 "name_initials": initials,
                 "sort_name": sort_key(display),
-                "match_key": (full or "").replace(" ", ""),
-                "match_key_zh": zh,
+                "match_key": duplicates.person_key(zh, family_py, given_py),
+                "match_key_zh": duplicates.chinese_key(zh),
                 "engagement_level": rng.choice(["unaware", "aware", "engaged"]),
                 "influence": rng.randint(1, 5),
                 "interest": rng.randint(1, 5),
@@ -295,7 +297,7 @@ def _person_rows(
                 "gender": rng.choice(["female", "male", "female", "male", "undisclosed"]),
                 "email": f"p{sid}@example.cn",
                 "phone": phone,
-                "phone_key": duplicates.phone_key(phone),
+                "phone_key": contact_details.phone_key(phone),
                 "consent": "given",
                 "job_title": rng.choice(
                     ["HR Director", "CSR Manager", "EHS Manager", "Union Chair"]

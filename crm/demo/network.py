@@ -739,7 +739,7 @@ def _create_organisations(*, admin: User, owners: Mapping[Role, int]) -> dict[st
             "tags": list(spec.tags),
             "notes": spec.notes,
         }
-        orgs[spec.key] = stakeholders.create_organisation(data, actor=admin)
+        orgs[spec.key] = stakeholders.create_organisation(data, actor=admin, allow_duplicate=True)
     return orgs
 
 
@@ -787,9 +787,11 @@ def _create_people(
             "tags": list(spec.tags),
             "notes": spec.notes,
         }
-        person = stakeholders.create_person(data, actor=admin)
+        person = stakeholders.create_person(data, actor=admin, allow_duplicate=True)
         people_by_org.setdefault(spec.org, []).append(person)
-        positions = [(p.org, p.title, p.start_on, p.end_on) for p in spec.past]
+        positions: list[tuple[str, str, date, date | None]] = [
+            (p.org, p.title, p.start_on, p.end_on) for p in spec.past
+        ]
         positions.append((spec.org, spec.title, spec.since, None))
         for org_key, title, start_on, end_on in positions:
             stakeholders.add_affiliation(

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from crm.extensions import db
-from crm.models import AuditAction, AuditEvent, User
+from crm.models import Activity, AuditAction, AuditEvent, Stakeholder, User
 
 
 def json_value(value: Any) -> Any:
@@ -76,3 +76,23 @@ def history(entity_type: str, entity_id: int, *, limit: int = 100) -> list[Audit
         .limit(limit)
     )
     return list(db.session.scalars(stmt))
+
+
+# The records a recorded id can name, by table: (id column, name column).
+_NAMES: dict[str, tuple[Any, Any]] = {
+    "users": (User.id, User.name),
+    "stakeholders": (Stakeholder.id, Stakeholder.display_name),
+    "activities": (Activity.id, Activity.title),
+}
+
+
+def names_of(wanted: Mapping[str, Iterable[int]]) -> dict[tuple[str, int], str]:
+    """The names of users, stakeholders and activities by (table, id): one query per table,
+    so a history page costs the same whatever its length. A record that is gone has no name
+    (the history then shows the recorded id)."""
+    names: dict[tuple[str, int], str] = {}
+    for table, ids in wanted.items():
+        id_column, name_column = _NAMES[table]
+        rows = db.session.execute(sa.select(id_column, name_column).where(id_column.in_(set(ids))))
+        names.update(((table, found_id), name) for found_id, name in rows)
+    return names

@@ -280,7 +280,7 @@ def export_people(
     return _export_batches(stmt, actor)
 
 
-def _export_batches(stmt: sa.Select[tuple[Person]], actor: User) -> Iterator[str]:
+def _export_batches(stmt: sa.Select[Person], actor: User) -> Iterator[str]:
     last_id, count = 0, 0
     actor_id = actor.id
     while True:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -39,3 +40,15 @@ class Conflict(ServiceError):
     def __init__(self, message: str, *, current: Any = None, field: str | None = None) -> None:
         super().__init__(message, field=field)
         self.current = current
+
+
+class LikelyDuplicate(InvalidInput):
+    """The new record looks like one or more records already there; nothing was written.
+
+    `candidates` (crm.services.duplicates.Candidate, best first) let the caller show them; the
+    caller may then create the record anyway (`allow_duplicate=True`).
+    """
+
+    def __init__(self, message: str, *, candidates: Sequence[Any]) -> None:
+        super().__init__(message)
+        self.candidates = tuple(candidates)

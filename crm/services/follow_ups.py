@@ -23,6 +23,7 @@ from crm.extensions import db
 from crm.models import (
     Activity,
     AuditAction,
+    Editable,
     FollowUp,
     FollowUpStatus,
     Interaction,
@@ -78,11 +79,12 @@ def _check_links(data: Mapping[str, Any]) -> None:
         raise InvalidInput(_("Assign it to an active user."), field="assignee_id")
     if assignee.role == Role.viewer:
         raise InvalidInput(_("Viewers cannot work on follow-ups."), field="assignee_id")
-    for name, model in (
+    linked_models: tuple[tuple[str, type[Editable]], ...] = (
         ("stakeholder_id", Stakeholder),
         ("interaction_id", Interaction),
         ("activity_id", Activity),
-    ):
+    )
+    for name, model in linked_models:
         value = data.get(name)
         if value is None:
             continue

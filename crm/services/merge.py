@@ -44,6 +44,8 @@ class MergeReport:
     merged_id: int
     fields_taken: tuple[str, ...]
     moved: Mapping[str, int]
+    # "kind: value" of each email, phone or WeChat ID kept as a further contact detail.
+    contacts_kept: tuple[str, ...] = ()
 
 
 def mergeable_fields(stakeholder: Stakeholder) -> tuple[str, ...]:
@@ -88,7 +90,11 @@ def merge(
     unchosen = _unchosen_contacts(survivor, other, taken, discard_contacts)
     for name in taken:
         setattr(survivor, name, getattr(other, name))
-    if isinstance(survivor, Organisation) and survivor.parent_id == other.id:
+    if (
+        isinstance(survivor, Organisation)
+        and isinstance(other, Organisation)
+        and survivor.parent_id == other.id
+    ):
         survivor.parent_id = other.parent_id if other.parent_id != survivor.id else None
 
     moved = _move_links(survivor.id, other.id)
@@ -124,7 +130,9 @@ def merge(
     search.index(other)  # removes it: it is in the trash now
     db.session.commit()
     log.info("merged stakeholder %s into %s", other.id, survivor.id)
-    return MergeReport(survivor.id, other.id, taken, moved)
+    return MergeReport(
+        survivor.id, other.id, taken, moved, tuple(f"{d.kind.value}: {d.value}" for d in kept)
+    )
 
 
 # Tables whose rows *are* stakeholders: a foreign key from one of them to another (an
@@ -234,6 +242,7 @@ def _move_links(keep: int, gone: int) -> dict[str, int]:
         if is_record:
             update = update.where(table.c.id != keep)
         result = db.session.execute(update)
+        assert isinstance(result, sa.CursorResult)  # an UPDATE: it has a row count
         if result.rowcount:
             moved[ref.name] = int(result.rowcount)
     return moved

@@ -116,7 +116,10 @@ def words(text: str | None) -> list[str]:
     return out
 
 
-def _pinyin_words(chinese: str | None) -> list[str]:
+def pinyin_words(chinese: str | None) -> list[str]:
+    """Index words for the pinyin of a Chinese name: each syllable, the ü spelled u too, the
+    syllables joined, and the initials ("王芳" → wang, fang, wangfang, wf). Every kind of
+    document that has a Chinese name indexes it this way."""
     full, initials = pinyin(chinese)
     if not full:
         return []
@@ -134,7 +137,9 @@ def _phone_words(phone: str | None) -> list[str]:
     return [*words(phone), *extra] if extra else []
 
 
-def _keys(*names: str | None) -> str:
+def name_keys(*names: str | None) -> str:
+    """A document's `keys`: each name lower case without spaces or punctuation, once each,
+    joined by "|" (what an exact or prefix match of a whole name is scored against)."""
     keys = []
     for name in names:
         key = "".join(_TOKEN.findall(normalise(name)))
@@ -174,7 +179,7 @@ def document_for(stakeholder: Stakeholder) -> Document:
     parts: list[str] = [
         *words(stakeholder.display_name),
         *words(stakeholder.chinese_name),
-        *_pinyin_words(stakeholder.chinese_name),
+        *pinyin_words(stakeholder.chinese_name),
     ]
     subtitle: list[str | None] = [stakeholder.chinese_name]
     if isinstance(stakeholder, Person):
@@ -204,7 +209,7 @@ def document_for(stakeholder: Stakeholder) -> Document:
         entity_id=stakeholder.id,
         title=stakeholder.display_name[:300],
         subtitle=" · ".join(s for s in subtitle if s)[:300],
-        keys=_keys(*names),
+        keys=name_keys(*names),
         terms=_join(parts),
     )
 
@@ -286,13 +291,14 @@ def register_indexer(indexer: Callable[[], int]) -> None:
 
 @cache
 def _syllables() -> frozenset[str]:
+    from pypinyin import Style
     from pypinyin.pinyin_dict import pinyin_dict
     from pypinyin.style import convert
 
     found = set()
     for readings in pinyin_dict.values():
         for reading in readings.split(","):
-            found.add(convert(reading, 0, strict=False))  # 0 is Style.NORMAL
+            found.add(convert(reading, Style.NORMAL, strict=False))
     return frozenset(s for s in found if s.isalpha())
 
 

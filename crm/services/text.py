@@ -29,7 +29,7 @@ def pinyin(text: str | None) -> tuple[str | None, str | None]:
     assert text is not None
     normalised = unicodedata.normalize("NFKC", text)
     # Runs without pinyin (Latin letters, digits, punctuation) come back marked, kept as words.
-    pieces = lazy_pinyin(normalised, style=Style.NORMAL, errors=lambda chars: ["\x00" + chars])
+    pieces = lazy_pinyin(normalised, style=Style.NORMAL, errors=lambda chars: "\x00" + chars)
     words: list[str] = []
     initials: list[str] = []
     for piece in pieces:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
@@ -17,6 +18,8 @@ from crm.models import (
     FollowUp,
     Interaction,
     Participation,
+    ParticipationStatus,
+    PartyRole,
     Person,
     Stakeholder,
     interaction_stakeholders,
@@ -63,6 +66,7 @@ def timeline(stakeholder: Stakeholder, *, page: int = 1, per_page: int = 25) -> 
     ).all()
     entries = [Entry("interaction", i.occurred_at, i) for i in interactions]
 
+    rows: Sequence[sa.Row[Activity, ParticipationStatus | PartyRole]]
     if isinstance(stakeholder, Person):
         rows = db.session.execute(
             sa.select(Activity, Participation.status)

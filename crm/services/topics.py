@@ -59,7 +59,7 @@ def all_topics() -> list[Topic]:
 def choices(*, keep: Iterable[int] = ()) -> list[Topic]:
     """Topics to offer in a form: the active ones, plus those in `keep` (already chosen)."""
     kept = [i for i in keep if i]
-    condition = Topic.is_active.is_(True)
+    condition: sa.ColumnElement[bool] = Topic.is_active.is_(True)
     if kept:
         condition = sa.or_(condition, Topic.id.in_(kept))
     return list(db.session.scalars(sa.select(Topic).where(condition).order_by(Topic.name)))

@@ -1,10 +1,11 @@
 """The trash: what was deleted from its page, for administrators to restore or purge.
 
 Organisations, people, activities, interactions and donor indicators have a delete button
-and go to the trash (follow-ups are cancelled, not deleted, in the interface). Each kind keeps
-its rules in its own service (`stakeholders.restore`, `activities.purge`, ...), which checks
-the actor's permission, audits and commits; this module lists the kinds together and finds
-the record a trash action names.
+and go to the trash (follow-ups are cancelled, not deleted, in the interface). Restore and
+purge are the one lifecycle of crm.services.lifecycle, which checks the actor's permission,
+audits, updates the search index and commits; each kind's service describes what differs in
+its `LIFECYCLE`. This module lists the kinds together and finds the record a trash action
+names.
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ from crm.models import (
     Stakeholder,
     User,
 )
-from crm.services import activities, interactions, stakeholders
+from crm.services import interactions, lifecycle, stakeholders
+from crm.services.activities.records import LIFECYCLE as ACTIVITY_LIFECYCLE
 from crm.services.errors import NotFound
-from crm.services.reporting import indicators
+from crm.services.lifecycle import Lifecycle
+from crm.services.reporting.indicators.logframe import LIFECYCLE as INDICATOR_LIFECYCLE
 
 LIMIT = 500
 
@@ -49,11 +52,10 @@ Record = Stakeholder | Activity | Interaction | Indicator
 @dataclass(frozen=True)
 class Rules:
     """How the trash handles one kind of record: another kind with a delete button (and a
-    `restore` and `purge` in its service) is one more row in KINDS."""
+    `LIFECYCLE` in its service) is one more row in KINDS."""
 
     model: type[Any]
-    restore: Callable[..., None]
-    purge: Callable[..., None]
+    lifecycle: Lifecycle
     name: Callable[[Any], str]
     name_zh: Callable[[Any], str | None] = lambda record: None
 
@@ -61,25 +63,20 @@ class Rules:
 KINDS: dict[Kind, Rules] = {
     Kind.stakeholder: Rules(
         Stakeholder,
-        stakeholders.restore,
-        stakeholders.purge,
+        stakeholders.LIFECYCLE,
         name=lambda s: s.display_name,
         name_zh=lambda s: s.chinese_name,
     ),
     Kind.activity: Rules(
         Activity,
-        activities.restore,
-        activities.purge,
+        ACTIVITY_LIFECYCLE,
         name=lambda a: a.title,
         name_zh=lambda a: a.title_zh,
     ),
-    Kind.interaction: Rules(
-        Interaction, interactions.restore, interactions.purge, name=lambda i: i.subject
-    ),
+    Kind.interaction: Rules(Interaction, interactions.LIFECYCLE, name=lambda i: i.subject),
     Kind.indicator: Rules(
         Indicator,
-        indicators.restore,
-        indicators.purge,
+        INDICATOR_LIFECYCLE,
         name=lambda i: f"{i.code} {i.name}" if i.code else i.name,
         name_zh=lambda i: i.name_zh,
     ),
@@ -157,8 +154,8 @@ def _deleters(records: Sequence[Record]) -> dict[tuple[str, int], User | None]:
 
 
 def _find(kind: str, record_id: int) -> tuple[Rules, Any]:
-    """The rules and the record a trash action names, in the trash or not (the services
-    refuse live ones); NotFound for an unknown kind or id."""
+    """The rules and the record a trash action names, in the trash or not (the lifecycle
+    refuses live ones); NotFound for an unknown kind or id."""
     try:
         rules = KINDS[Kind(kind)]
     except ValueError:
@@ -170,24 +167,24 @@ def _find(kind: str, record_id: int) -> tuple[Rules, Any]:
 
 
 def restore(kind: str, record_id: int, *, actor: User) -> str:
-    """Take a record out of the trash through its own service; returns its name.
+    """Take a record out of the trash by its kind's lifecycle; returns its name.
 
-    Administrators (the services check). Raises NotFound, PermissionDenied, or InvalidInput
-    for a record that is not in the trash.
+    Administrators (the lifecycle checks). Raises NotFound, PermissionDenied, or InvalidInput
+    for a record that is not in the trash (or that its kind refuses to bring back).
     """
     rules, record = _find(kind, record_id)
     name = rules.name(record)
-    rules.restore(record, actor=actor)
+    lifecycle.restore(record, rules.lifecycle, actor=actor)
     return name
 
 
 def purge(kind: str, record_id: int, *, actor: User) -> str:
-    """Delete a trashed record for good through its own service; returns its name.
+    """Delete a trashed record for good by its kind's lifecycle; returns its name.
 
-    Administrators (the services check). Raises NotFound, PermissionDenied, or InvalidInput
+    Administrators (the lifecycle checks). Raises NotFound, PermissionDenied, or InvalidInput
     for a record that is not in the trash.
     """
     rules, record = _find(kind, record_id)
     name = rules.name(record)
-    rules.purge(record, actor=actor)
+    lifecycle.purge(record, rules.lifecycle, actor=actor)
     return name

@@ -7,8 +7,17 @@ import pytest
 import sqlalchemy as sa
 
 from crm.extensions import db
-from crm.models import Activity, ActivityParty, Participation, Person, Topic, User
-from crm.services import activities, stakeholders, topics
+from crm.models import (
+    Activity,
+    ActivityParty,
+    Organisation,
+    Participation,
+    Person,
+    Topic,
+    User,
+    utcnow,
+)
+from crm.services import activities, topics
 from crm.services.errors import InvalidInput, NotFound
 
 
@@ -64,8 +73,8 @@ def test_the_current_employer_is_the_latest_open_position(
     employ(wang, new, start_on=date(2024, 1, 1))
     employ(wang, trashed, start_on=date(2025, 1, 1))
     with app.app_context():
-        org = db.session.get(stakeholders.Organisation, trashed.id)
-        org.deleted_at = stakeholders.utcnow()
+        org = db.session.get(Organisation, trashed.id)
+        org.deleted_at = utcnow()
         db.session.commit()
         assert activities.current_organisations([wang.id]) == {wang.id: new.id}
 

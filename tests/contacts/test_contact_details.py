@@ -303,7 +303,7 @@ def test_the_migration_rederives_phone_keys_both_ways(migrated_app):  # noqa: F8
         ids = {}
         for phone in phones:
             person = stakeholders.create_person(
-                {"family_name": "Wang", "phone": phone}, actor=admin
+                {"family_name": "Wang", "phone": phone}, actor=admin, allow_duplicate=True
             )
             ids[phone] = person.id
         config = current_app.extensions["migrate"].migrate.get_config()

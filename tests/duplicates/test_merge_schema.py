@@ -144,6 +144,7 @@ def test_merged_away_email_and_wechat_stay_as_further_contact_details(
     assert response.status_code == 200
     assert "fang.wang@old.example.cn" in page and "WF_1990" in page
     assert "Other contact details" in page
+    assert "2 contact details of the other record are kept" in page
     with in_app():
         details = db.session.scalars(
             sa.select(ContactDetail).where(ContactDetail.person_id == keep.id)

@@ -265,7 +265,7 @@ def test_a_streamed_commit_that_fails_says_so_and_writes_nothing(client, in_app,
 
     rows = [["姓名"]] + [[f"人员{n}"] for n in range(5)]
     batch_id = batch_id_of(upload(client, csv_bytes(rows)))
-    real = stakeholders._insert
+    real = stakeholders.insert
     calls = {"n": 0}
 
     def failing(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -274,7 +274,7 @@ def test_a_streamed_commit_that_fails_says_so_and_writes_nothing(client, in_app,
             raise errors.InvalidInput("Simulated failure.")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(stakeholders, "_insert", failing)
+    monkeypatch.setattr(stakeholders, "insert", failing)
     response = client.post(
         f"/imports/{batch_id}/commit",
         data={"on_duplicate": "skip"},

@@ -28,12 +28,16 @@ def test_an_organisation_history_costs_the_same_queries_for_2_and_12_changes(
         admin = db.session.get(User, actor.id)
         parents = [
             stakeholders.create_organisation(
-                {"display_name": f"Parent {letter}", "org_type": "enterprise"}, actor=admin
+                {"display_name": f"Parent {letter}", "org_type": "enterprise"},
+                actor=admin,
+                allow_duplicate=True,
             ).id
             for letter in "ABC"
         ]
         org_id = stakeholders.create_organisation(
-            {"display_name": "Acme Textiles", "org_type": "enterprise"}, actor=admin
+            {"display_name": "Acme Textiles", "org_type": "enterprise"},
+            actor=admin,
+            allow_duplicate=True,
         ).id
     edits = iter(range(100))
 

@@ -37,6 +37,7 @@ def test_free_text_is_shown_as_typed_and_enum_values_by_their_label(app, actor, 
                 "city": "other",
             },  # a city typed as "other" is not the enum value "Other"
             actor=admin,
+            allow_duplicate=True,
         )
         stakeholders.update(
             org, {"owner_id": actor.id}, version=org.version, actor=admin

@@ -136,6 +136,7 @@ def build(admin: User, alice: User, bob: User) -> dict[str, int]:
                 "engagement_level": level,
             },
             actor=admin,
+            allow_duplicate=True,
         ).id
     for key, (given, gender, influence, interest, level) in PEOPLE.items():
         ids[key] = stakeholders.create_person(
@@ -148,6 +149,7 @@ def build(admin: User, alice: User, bob: User) -> dict[str, int]:
                 "engagement_level": level,
             },
             actor=admin,
+            allow_duplicate=True,
         ).id
     for person, org in (("P1", "O2"), ("P2", "O1"), ("P2", "O2"), ("P3", "O3")):
         stakeholders.add_affiliation(

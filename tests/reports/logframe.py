@@ -112,10 +112,13 @@ def build(admin: User) -> dict[str, int]:
         ids[key] = stakeholders.create_organisation(
             {"display_name": name, "chinese_name": chinese, "org_type": kind, "sector": sector},
             actor=admin,
+            allow_duplicate=True,
         ).id
     for key, (gender, employer) in PEOPLE.items():
         person = stakeholders.create_person(
-            {"family_name": "Test", "given_name": key, "gender": gender}, actor=admin
+            {"family_name": "Test", "given_name": key, "gender": gender},
+            actor=admin,
+            allow_duplicate=True,
         )
         ids[key] = person.id
         if employer:

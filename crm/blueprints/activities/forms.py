@@ -108,6 +108,7 @@ class NewParticipantForm(BaseForm):
     job_title = StringField(_l("Job title"), validators=[Optional(), Length(max=120)])
     email = EmailField(_l("Email"), validators=[Optional(), Length(max=254), EMAIL])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40), PHONE])
+    wechat_id = StringField(_l("WeChat ID"), validators=[Optional(), Length(max=60)])
     organisation_id = PickerField(
         _l("Organisation"),
         validators=[Optional()],
@@ -119,7 +120,16 @@ class NewParticipantForm(BaseForm):
     create_anyway = BooleanField(_l("Create anyway"))
     submit = SubmitField(_l("Create and add"))
 
-    PERSON = ("family_name", "given_name", "chinese_name", "gender", "job_title", "email", "phone")
+    PERSON = (
+        "family_name",
+        "given_name",
+        "chinese_name",
+        "gender",
+        "job_title",
+        "email",
+        "phone",
+        "wechat_id",
+    )
 
     def person_data(self) -> dict:
         data = self.changes()

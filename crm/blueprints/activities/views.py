@@ -1,7 +1,11 @@
+from typing import Any
+
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
 from crm.access import Permission, permission_required
 from crm.blueprints.activities import bp
@@ -45,7 +49,7 @@ def topic_name(topic: Topic) -> str:
     return topic.name
 
 
-def _form(*, keep: list[int] | None = None, **kwargs) -> ActivityForm:  # type: ignore[no-untyped-def]
+def _form(*, keep: list[int] | None = None, **kwargs: Any) -> ActivityForm:
     form = ActivityForm(**kwargs)
     form.lead_id.choices = id_choices(accounts.active_user_choices(), blank="—")
     chosen = [*(keep or []), *(form.topic_ids.data or [])]
@@ -108,7 +112,9 @@ def mous():
     )
 
 
-def _ics(body: bytes, filename: str, disposition: str = "attachment"):  # type: ignore[no-untyped-def]
+def _ics(
+    body: bytes, filename: str, disposition: str = "attachment"
+) -> tuple[bytes, int, dict[str, str]]:
     return (
         body,
         200,
@@ -245,11 +251,13 @@ def download_ics(activity_id: int):
 # ---------------------------------------------------------------------------------------------
 
 
-def _back(activity: Activity, anchor: str):  # type: ignore[no-untyped-def]
+def _back(activity: Activity, anchor: str) -> Response:
     return redirect(url_for(".detail", activity_id=activity.id) + f"#{anchor}")
 
 
-def _refused(activity: Activity, name: str, form: BaseForm, status: int = 400):  # type: ignore[no-untyped-def]
+def _refused(
+    activity: Activity, name: str, form: BaseForm, status: int = 400
+) -> ResponseReturnValue:
     flash(_("Nothing was changed: see the form below."), "danger")
     return render_detail(activity, status=status, **{name: form})
 
@@ -345,7 +353,7 @@ def new_participant(activity_id: int):
     activity = activities.get(activity_id)
     form = NewParticipantForm(prefix="new")
     if form.organisation_id.data and not form.organisation_id.display:
-        form.organisation_id.display = stakeholders.display_name_of(form.organisation_id.data)
+        form.organisation_id.display = stakeholders.display_name_of(form.organisation_id.data) or ""
     if form.validate():
         try:
             participation = activities.create_participant(
@@ -437,7 +445,9 @@ def headcounts(activity_id: int):
 # ---------------------------------------------------------------------------------------------
 
 
-def _topics_page(*, new_form: TopicForm | None = None, failed: TopicForm | None = None):  # type: ignore[no-untyped-def]
+def _topics_page(
+    *, new_form: TopicForm | None = None, failed: TopicForm | None = None
+) -> tuple[str, int]:
     rows = []
     for topic in topics.all_topics():
         prefix = f"t{topic.id}"

@@ -1,6 +1,15 @@
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash
@@ -12,7 +21,7 @@ from crm.services import accounts
 from crm.services.errors import ServiceError
 
 
-def _login_failed(response) -> bool:  # type: ignore[no-untyped-def]
+def _login_failed(response: Response) -> bool:
     # Only failed attempts count towards the limit: a form shown again, not a redirect.
     return request.method == "POST" and response.status_code != 302
 

@@ -41,11 +41,12 @@ def _field_labels(stakeholder: Stakeholder) -> dict[str, str]:
 
 
 def _pair() -> tuple[Stakeholder, Stakeholder]:
-    ids = [request.values.get("first", type=int), request.values.get("second", type=int)]
-    if None in ids:
+    first_id = request.values.get("first", type=int)
+    second_id = request.values.get("second", type=int)
+    if first_id is None or second_id is None:
         abort(404)
-    first = stakeholders.get(Stakeholder, ids[0])
-    second = stakeholders.get(Stakeholder, ids[1])
+    first = stakeholders.get(Stakeholder, first_id)
+    second = stakeholders.get(Stakeholder, second_id)
     return first, second
 
 
@@ -64,10 +65,10 @@ def merge_records():
             name: request.form.get(f"take_{name}", "survivor")
             for name in merge.mergeable_fields(survivor)
         }
-        versions = (
-            request.form.get("survivor_version", type=int),
-            request.form.get("other_version", type=int),
-        )
+        survivor_version = request.form.get("survivor_version", type=int)
+        other_version = request.form.get("other_version", type=int)
+        # Versions start at 1: a form without them is stale, never a merge unchecked.
+        versions = (survivor_version or 0, other_version or 0)
         try:
             discard = [f for f in merge.CONTACT_FIELDS if request.form.get(f"discard_{f}")]
             report = merge.merge(
@@ -95,6 +96,17 @@ def merge_records():
                 ),
                 "success",
             )
+            if report.contacts_kept:
+                flash(
+                    ngettext(
+                        "%(num)d contact detail of the other record is kept under "
+                        "“Other contact details”.",
+                        "%(num)d contact details of the other record are kept under "
+                        "“Other contact details”.",
+                        len(report.contacts_kept),
+                    ),
+                    "info",
+                )
             return redirect(detail_url(survivor))
     rows = merge.preview(survivor, other) if type(survivor) is type(other) else []
     labels = _field_labels(survivor)

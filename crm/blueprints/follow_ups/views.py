@@ -1,6 +1,9 @@
+from typing import Any
+
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from crm.access import Permission, permission_required
 from crm.blueprints.common import attach_error, list_args
@@ -19,11 +22,11 @@ def mail_settings() -> mail.Settings:
     return mail.Settings.from_config(current_app.config)
 
 
-def _assignees(blank: str | None = None):  # type: ignore[no-untyped-def]
+def _assignees(blank: str | None = None) -> list[SelectChoice]:
     return id_choices(follow_ups.assignee_choices(), blank=blank)
 
 
-def _form(**kwargs) -> FollowUpForm:  # type: ignore[no-untyped-def]
+def _form(**kwargs: Any) -> FollowUpForm:
     form = FollowUpForm(**kwargs)
     form.assignee_id.choices = _assignees(blank="—")
     if form.stakeholder_id.data and not form.stakeholder_id.display:

@@ -52,8 +52,8 @@ def _wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json"
 
 
-def _actor() -> Any:
-    return current_user._get_current_object()  # type: ignore[attr-defined]
+def _actor() -> User:
+    return current_user._get_current_object()
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -260,7 +260,7 @@ def _stream(
     already closed the view's database session, so it loads the batch and the user again."""
     steps = None
     try:
-        actor = db.session.get(User, actor_id)
+        actor = db.session.get_one(User, actor_id)  # users are never deleted
         steps = imports.commit_steps(
             imports.get_batch(batch_id, actor=actor),
             actor=actor,

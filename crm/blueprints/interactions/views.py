@@ -1,3 +1,6 @@
+from datetime import datetime
+from typing import Any
+
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -19,7 +22,7 @@ def mail_settings() -> mail.Settings:
     return mail.Settings.from_config(current_app.config)
 
 
-def _form(**kwargs) -> InteractionForm:  # type: ignore[no-untyped-def]
+def _form(**kwargs: Any) -> InteractionForm:
     form = InteractionForm(**kwargs)
     users = accounts.active_user_choices()
     form.staff.choices = id_choices(users)
@@ -124,7 +127,7 @@ def new():
     return render_template("interactions/edit.html", form=form, interaction=None), status
 
 
-def _now_local():  # type: ignore[no-untyped-def]
+def _now_local() -> datetime:
     return clock.now().astimezone(clock.zone()).replace(second=0, microsecond=0, tzinfo=None)
 
 

@@ -1,3 +1,5 @@
+from typing import Any
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -19,16 +21,15 @@ from crm.services import (
     accounts,
     activities,
     clock,
-    duplicates,
     interactions,
     stakeholders,
     timeline,
 )
-from crm.services.errors import Conflict, ServiceError
+from crm.services.errors import Conflict, LikelyDuplicate, ServiceError
 from crm.services.reporting import exports
 
 
-def _form(**kwargs) -> OrganisationForm:  # type: ignore[no-untyped-def]
+def _form(**kwargs: Any) -> OrganisationForm:
     form = OrganisationForm(**kwargs)
     form.owner_id.choices = id_choices(accounts.active_user_choices(), blank="—")
     organisation = kwargs.get("obj")
@@ -79,16 +80,17 @@ def new():
     if request.method == "GET":
         form.version.data = "0"
         form.owner_id.data = current_user.id
-    candidates = []
     if form.validate_on_submit():
-        if not request.form.get("create_anyway"):
-            candidates = duplicates.candidates_for_organisation(form.changes())
-        if candidates:
-            return render_template(
-                "organisations/edit.html", form=form, organisation=None, candidates=candidates
-            )
         try:
-            organisation = stakeholders.create_organisation(form.changes(), actor=current_user)
+            organisation = stakeholders.create_organisation(
+                form.changes(),
+                allow_duplicate=bool(request.form.get("create_anyway")),
+                actor=current_user,
+            )
+        except LikelyDuplicate as err:  # shown above the form, with "create anyway"
+            return render_template(
+                "organisations/edit.html", form=form, organisation=None, candidates=err.candidates
+            )
         except ServiceError as err:
             attach_error(form, err)
         else:

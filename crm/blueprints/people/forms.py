@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -100,7 +100,9 @@ class PersonForm(VersionedForm):
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=20000)])
     submit = SubmitField(_l("Save"))
 
-    def validate(self, extra_validators=None) -> bool:  # type: ignore[no-untyped-def]
+    def validate(
+        self, extra_validators: Mapping[str, Sequence[Callable[..., Any]]] | None = None
+    ) -> bool:
         ok = super().validate(extra_validators)
         if not (self.family_name.data or self.given_name.data or self.chinese_name.data):
             self.family_name.errors = [

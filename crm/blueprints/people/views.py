@@ -1,3 +1,4 @@
+from typing import Any
 from urllib.parse import quote
 
 from flask import (
@@ -31,16 +32,15 @@ from crm.services import (
     activities,
     clock,
     contacts,
-    duplicates,
     interactions,
     stakeholders,
     timeline,
 )
-from crm.services.errors import Conflict, ServiceError
+from crm.services.errors import Conflict, LikelyDuplicate, ServiceError
 from crm.services.reporting import exports
 
 
-def _form(**kwargs) -> PersonForm:  # type: ignore[no-untyped-def]
+def _form(**kwargs: Any) -> PersonForm:
     form = PersonForm(**kwargs)
     form.owner_id.choices = id_choices(accounts.active_user_choices(), blank="—")
     return form
@@ -90,16 +90,17 @@ def new():
     if request.method == "GET":
         form.version.data = "0"
         form.owner_id.data = current_user.id
-    candidates = []
     if form.validate_on_submit():
-        if not request.form.get("create_anyway"):
-            candidates = duplicates.candidates_for_person(form.changes())
-        if candidates:
-            return render_template(
-                "people/edit.html", form=form, person=None, candidates=candidates
-            )
         try:
-            person = stakeholders.create_person(form.changes(), actor=current_user)
+            person = stakeholders.create_person(
+                form.changes(),
+                allow_duplicate=bool(request.form.get("create_anyway")),
+                actor=current_user,
+            )
+        except LikelyDuplicate as err:  # shown above the form, with "create anyway"
+            return render_template(
+                "people/edit.html", form=form, person=None, candidates=err.candidates
+            )
         except ServiceError as err:
             attach_error(form, err)
         else:
@@ -177,7 +178,6 @@ def delete(person_id: int):
 def _download(body, name: str, ascii_name: str) -> Response:
     """A .vcf attachment; `filename*` (RFC 5987) carries a Chinese name, `filename` ASCII."""
     response = Response(body, mimetype="text/vcard")
-    response.charset = "utf-8"
     response.headers.set(
         "Content-Disposition",
         "attachment",

@@ -65,9 +65,9 @@ def send(fmt: str, base: str, sheets: Sequence[exports.Sheet]) -> Response:
         chunks = exports.csv_lines(sheet.columns, sheet.rows, tz=tz)
         response = Response(
             stream_with_context(chunk.encode("utf-8") for chunk in chunks),
+            # A text/* mimetype: Werkzeug adds "charset=utf-8" to the Content-Type.
             mimetype=exports.CSV_MIMETYPE,
         )
-        response.charset = "utf-8"
         response.headers.set("Content-Disposition", "attachment", filename=name)
     else:
         response = send_file(

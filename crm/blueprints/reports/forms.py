@@ -34,6 +34,8 @@ BLANK_TARGETS = 2
 class AmountField(DecimalField):
     """A baseline or target: shown as typed (40, 12.5), not with the column's two decimals."""
 
+    data: Decimal | int | None
+
     def process_formdata(self, valuelist: list[Any]) -> None:
         super().process_formdata(valuelist)
         # Decimal reads "NaN" and "Infinity", which no comparison accepts.

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -87,7 +87,9 @@ def _year_choices(listed: list[Indicator], year: int) -> list[int]:
     return sorted(y for y in found if indicators.FIRST_YEAR <= y <= indicators.LAST_YEAR)
 
 
-def _send(fmt: str, base: str, tables: list[reporting.Table], about: list[tuple[str, Any]]):  # type: ignore[no-untyped-def]
+def _send(
+    fmt: str, base: str, tables: list[reporting.Table], about: list[tuple[str, Any]]
+) -> Response:
     """One table as CSV (`?table=` chooses it), or every table as a workbook."""
     key = (request.args.get("table") or "").strip()[:MAX_TEXT]
     if key and key not in {t.key for t in tables}:

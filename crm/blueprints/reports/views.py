@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from flask import abort, render_template, request
+from flask import Response, abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -126,7 +126,7 @@ def _about(query: Query, day: date) -> exports.Sheet:
     return exports.Sheet(_("Report"), columns, rows)
 
 
-def _export(query: Query, fmt: str, day: date):  # type: ignore[no-untyped-def]
+def _export(query: Query, fmt: str, day: date) -> Response:
     key = (request.args.get("table") or "").strip()[:MAX_TEXT]
     if key and key not in reporting.TABLE_KEYS:
         raise ServiceError(_("There is no such table in the report."))

@@ -1,3 +1,5 @@
+from typing import Any
+
 from flask import jsonify, render_template, request, url_for
 
 from crm.blueprints.search import bp
@@ -13,7 +15,8 @@ DETAIL_ENDPOINTS = {
 
 def detail_url(hit: search.Hit) -> str:
     endpoint, arg = DETAIL_ENDPOINTS[hit.entity_type]
-    return url_for(endpoint, **{arg: hit.entity_id})
+    values: dict[str, Any] = {arg: hit.entity_id}
+    return url_for(endpoint, **values)
 
 
 @bp.route("/search")

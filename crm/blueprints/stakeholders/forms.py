@@ -1,3 +1,5 @@
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
@@ -6,7 +8,7 @@ from crm.forms import BaseForm, PickerField, enum_choices
 from crm.models import RelationshipType
 
 
-def _end_not_before_start(form, field) -> None:  # type: ignore[no-untyped-def]
+def _end_not_before_start(form: Any, field: Any) -> None:
     if field.data and form.start_on.data and field.data < form.start_on.data:
         raise ValidationError(_l("The end date must not be before the start date."))
 

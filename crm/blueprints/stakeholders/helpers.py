@@ -8,7 +8,7 @@ from crm.blueprints.common import same_value
 from crm.blueprints.stakeholders.forms import AffiliationForm, RelationshipForm
 from crm.forms import BaseForm
 from crm.models import Person, Stakeholder
-from crm.services import stakeholders
+from crm.services import audit, stakeholders
 from crm.services.errors import Conflict
 
 
@@ -22,7 +22,7 @@ def conflict_page(form: BaseForm, stakeholder: Stakeholder, err: Conflict, templ
             continue
         theirs = current.get(name)
         yours = mine.get(name)
-        yours_json = stakeholders.audit.json_value(yours)
+        yours_json = audit.json_value(yours)
         if isinstance(yours_json, list):
             yours_json = sorted(yours_json)
         rows.append(

@@ -1,6 +1,7 @@
 """Links between stakeholders: relationships (any two) and affiliations (person → organisation)."""
 
 from flask import flash, redirect, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -10,7 +11,7 @@ from crm.blueprints.stakeholders import bp
 from crm.blueprints.stakeholders.forms import AffiliationForm, EndForm, RelationshipForm
 from crm.blueprints.stakeholders.helpers import affiliation_form, relationship_form
 from crm.extensions import db
-from crm.models import Affiliation, Person, Stakeholder, StakeholderRelationship
+from crm.models import Affiliation, Organisation, Person, Stakeholder, StakeholderRelationship
 from crm.services import stakeholders
 from crm.services.errors import NotFound, ServiceError
 
@@ -21,13 +22,21 @@ def _detail_url(stakeholder: Stakeholder) -> str:
     return url_for("organisations.detail", organisation_id=stakeholder.id)
 
 
-def _render_detail(stakeholder: Stakeholder, **forms):  # type: ignore[no-untyped-def]
+def _render_detail(
+    stakeholder: Stakeholder,
+    *,
+    relationship: RelationshipForm | None = None,
+    affiliation: AffiliationForm | None = None,
+) -> ResponseReturnValue:
     from crm.blueprints.organisations.views import render_detail as organisation_detail
     from crm.blueprints.people.views import render_detail as person_detail
 
     if isinstance(stakeholder, Person):
-        return person_detail(stakeholder, status=400, **forms)
-    return organisation_detail(stakeholder, status=400, relationship=forms.get("relationship"))
+        return person_detail(
+            stakeholder, status=400, relationship=relationship, affiliation=affiliation
+        )
+    assert isinstance(stakeholder, Organisation)  # a stakeholder is a person or an organisation
+    return organisation_detail(stakeholder, status=400, relationship=relationship)
 
 
 @bp.route("/<int:stakeholder_id>/relationships", methods=["POST"])

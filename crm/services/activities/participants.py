@@ -36,10 +36,10 @@ from crm.models import (
 )
 from crm.services import audit, duplicates, stakeholders
 from crm.services.activities._checks import choice, require, require_live
-from crm.services.errors import InvalidInput, NotFound
+from crm.services.errors import InvalidInput, LikelyDuplicate, NotFound
 
 PERSON_ON_THE_SPOT = ("family_name", "given_name", "chinese_name", "gender", "job_title")
-PERSON_CONTACT = ("email", "phone")
+PERSON_CONTACT = ("email", "phone", "wechat_id")
 
 
 def current_organisations(person_ids: Sequence[int]) -> dict[int, int]:
@@ -294,20 +294,22 @@ def create_participant(
             _("Give a family name, a given name or a Chinese name."), field="family_name"
         )
     if not allow_duplicates:
-        found = duplicates.candidates_for_person(values, limit=3)
+        probe = duplicates.person_probe(values, organisation_id=organisation_id)
+        found = duplicates.find([probe], limit=3)[0]
         if found:
             names = ", ".join(c.stakeholder.display_name for c in found)
-            raise InvalidInput(
+            raise LikelyDuplicate(
                 _(
                     "This person may already be recorded: %(names)s. Add them with the search "
                     "above, or tick “Create anyway”.",
                     names=names,
-                )
+                ),
+                candidates=found,
             )
     try:
-        person = stakeholders._insert(Person, values, stakeholders.PERSON_FIELDS, actor)
+        person = stakeholders.insert(Person, values, stakeholders.PERSON_FIELDS, actor)
         if organisation is not None:
-            stakeholders._attach(
+            stakeholders.attach(
                 person,
                 organisation,
                 title=values.get("job_title"),

@@ -447,7 +447,7 @@ def document(activity: Activity) -> search.Document:
     parts = [
         *search.words(activity.title),
         *search.words(activity.title_zh),
-        *search._pinyin_words(activity.title_zh),
+        *search.pinyin_words(activity.title_zh),
         *search.words(activity.city),
     ]
     subtitle = [activity.start_on.isoformat(), activity.title_zh, activity.city]
@@ -456,7 +456,7 @@ def document(activity: Activity) -> search.Document:
         entity_id=activity.id,
         title=activity.title[:300],
         subtitle=" · ".join(s for s in subtitle if s)[:300],
-        keys=search._keys(activity.title, activity.title_zh, joined, initials),
+        keys=search.name_keys(activity.title, activity.title_zh, joined, initials),
         # Not de-duplicated: a title repeats characters (行业, 职业), and phrases need them all.
         terms=" ".join(p for p in parts if p),
     )

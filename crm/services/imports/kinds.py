@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import replace
-from types import SimpleNamespace
+from functools import partial
 from typing import Any
 
 from flask_babel import gettext as _
@@ -112,11 +112,11 @@ def build_person(values: dict[str, Any]) -> Built:
         if han:
             data.setdefault("chinese_name", han)
         if latin and not (data.get("family_name") or data.get("given_name")):
-            family, given = _split_latin(latin)
-            if family:
-                data["family_name"] = family[:80]
-            if given:
-                data["given_name"] = given[:80]
+            latin_family, latin_given = _split_latin(latin)
+            if latin_family:
+                data["family_name"] = latin_family[:80]
+            if latin_given:
+                data["given_name"] = latin_given[:80]
     family, given = data.get("family_name"), data.get("given_name")
     if family and given and has_han(family) and has_han(given) and not data.get("chinese_name"):
         # 姓 and 名 in characters make the Chinese name; the Latin name parts stay empty.
@@ -133,12 +133,11 @@ def build_person(values: dict[str, Any]) -> Built:
             errors.append(_("“%(value)s” is not an organisation name.", value=organisation[:60]))
         else:
             extra["organisation"] = organisation
-    parts_of_name = SimpleNamespace(
+    name = stakeholders.person_display_name(
         family_name=data.get("family_name"),
         given_name=data.get("given_name"),
         chinese_name=data.get("chinese_name"),
     )
-    name = stakeholders._person_display_name(parts_of_name)  # type: ignore[arg-type]
     if data.get("chinese_name") and data["chinese_name"] != name:
         name = f"{name} {data['chinese_name']}"
     parts = [data.get("email"), data.get("phone"), organisation, data.get("job_title")]
@@ -291,9 +290,13 @@ def _columns(
     columns = []
     for name, indexes in indexes_of.items():
         spec = kind.spec(name)
-        indexes.sort(key=lambda i, spec=spec: (alias_rank(spec, headers[i]), i))
+        indexes.sort(key=partial(_alias_order, spec, headers))
         columns.append((spec, indexes))
     return columns
+
+
+def _alias_order(spec: FieldSpec, headers: Sequence[str], index: int) -> tuple[int, int]:
+    return alias_rank(spec, headers[index]), index
 
 
 def _problems(columns: Sequence[tuple[FieldSpec, list[int]]], kind: Kind) -> list[str]:

@@ -12,7 +12,7 @@ nobody came back to.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -254,7 +254,7 @@ def commit_steps(
     decisions: Mapping[int, str] | None = None,
     on_duplicate: DuplicateAction | str | None = None,
     skip_invalid: bool = False,
-) -> Iterator[Progress | ImportReport]:
+) -> Generator[Progress | ImportReport, None, None]:
     """Import a staged batch: check now, then return the generator that writes.
 
     The rows are validated and matched again against the database as it is now, and the
@@ -385,7 +385,9 @@ def purge_abandoned(*, older_than: timedelta, now: datetime | None = None) -> in
         )
         .execution_options(synchronize_session=False)
     )
-    count = db.session.execute(stmt).rowcount
+    result = db.session.execute(stmt)
+    assert isinstance(result, sa.CursorResult)  # an UPDATE: its result has a row count
+    count = result.rowcount
     db.session.commit()
     if count:
         log.info("discarded %d abandoned import batches", count)

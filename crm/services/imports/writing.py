@@ -8,9 +8,9 @@ rows go into ONE transaction, committed after the last row: any failure rolls ev
 back, and so does closing the generator early (a client that disconnects). `finish` runs the
 steps to the end.
 
-Writes go through the stakeholder service's flush-only helpers (`_insert`, `_change`,
-`_attach`), so pinyin, match keys, the search index and audit events are written exactly as
-for a record created in a form.
+Writes go through the stakeholder service's flush-only building blocks (`insert`,
+`apply_changes`, `attach`), so pinyin, match keys, the search index and audit events are
+written exactly as for a record created in a form.
 
 **Attendance sheets.** A row that matches a person fills in only what their record lacks (a
 handwritten sheet does not overwrite what the CRM holds); a new name creates the person.
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,7 +168,7 @@ class Writer:
                 data: dict[str, Any] = {"display_name": name, "org_type": OrgType.other}
                 if has_han(name):
                     data["chinese_name"] = name
-                found = stakeholders._insert(
+                found = stakeholders.insert(
                     Organisation, data, stakeholders.ORGANISATION_FIELDS, self.actor
                 )
                 self.organisations_created.append(ReportLine(row, found.id, name_of(found)))
@@ -269,7 +269,7 @@ def execute(
     dry_run: bool = False,
     before_commit: Callable[[ImportReport], None] | None = None,
     options: Mapping[str, Any] | None = None,
-) -> Iterator[Progress | ImportReport]:
+) -> Generator[Progress | ImportReport, None, None]:
     """Check and plan now; return the generator that writes (see the module docstring)."""
     require_importer(actor)
     plan = _plan(
@@ -299,7 +299,7 @@ def _write(
     writer: Writer,
     dry_run: bool,
     before_commit: Callable[[ImportReport], None] | None,
-) -> Iterator[Progress | ImportReport]:
+) -> Generator[Progress | ImportReport, None, None]:
     """Write the planned rows in one transaction: Progress while writing, then the report.
 
     Commits once, after the last row (with `dry_run` it rolls back instead). A failure, or
@@ -432,8 +432,9 @@ def finish(
 def row_ranges(numbers: Iterable[int]) -> str:
     """Row numbers as short ranges: [2, 3, 4, 7] → "2–4, 7"."""
     ordered = sorted(set(numbers))
-    parts = []
-    start = previous = None
+    parts: list[str] = []
+    start: int | None = None
+    previous = 0  # read only once `start` is set
     for n in ordered:
         if start is None:
             start = previous = n
@@ -456,11 +457,11 @@ def write_organisation(
     data = dict(row.data)
     if action == "create":
         data.setdefault("org_type", OrgType.other)
-        return stakeholders._insert(
+        return stakeholders.insert(
             Organisation, data, stakeholders.ORGANISATION_FIELDS, writer.actor
         )
     assert target is not None
-    stakeholders._change(target, _changes(target, data), actor=writer.actor)
+    stakeholders.apply_changes(target, _changes(target, data), actor=writer.actor)
     return target
 
 
@@ -477,7 +478,7 @@ def write_person(
     position unless the person already holds one there."""
     data = dict(row.data)
     if action == "create":
-        person = stakeholders._insert(Person, data, stakeholders.PERSON_FIELDS, writer.actor)
+        person = stakeholders.insert(Person, data, stakeholders.PERSON_FIELDS, writer.actor)
         current: set[int] = set()
     else:
         assert isinstance(target, Person)
@@ -485,7 +486,7 @@ def write_person(
         changes = _changes(person, data)
         if fill_in_only:
             changes = {k: v for k, v in changes.items() if k == "tags" or _lacks(person, k)}
-        stakeholders._change(person, changes, actor=writer.actor)
+        stakeholders.apply_changes(person, changes, actor=writer.actor)
         current = {
             a.organisation_id
             for a in person.affiliations
@@ -495,7 +496,7 @@ def write_person(
     if name:
         organisation = writer.organisation(name, row.number)
         if organisation.id not in current:
-            stakeholders._attach(
+            stakeholders.attach(
                 person,
                 organisation,
                 title=data.get("job_title"),

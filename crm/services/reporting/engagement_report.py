@@ -515,12 +515,12 @@ def _follow_up_tallies(
         ),
     )
     tallies: dict[int, _Tally] = defaultdict(_Tally)
-    for assignee_id, stakeholder_id, status, created_at, completed_at, due_on in db.session.execute(
+    for assignee_id, stakeholder_id, stored, created_at, completed_at, due_on in db.session.execute(
         stmt
     ):
         if filtering and stakeholder_id not in relevant:
             continue
-        status = value_of(status)
+        status = value_of(stored)
         row = tallies[assignee_id]
         if period.contains(created_at):
             row.created += 1

@@ -28,6 +28,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from operator import itemgetter
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
@@ -94,9 +95,7 @@ class Sheet:
 
 def tuple_columns(specs: Iterable[tuple[str, str]]) -> tuple[Column, ...]:
     """Columns reading position i of tuple rows, from (header, kind) pairs."""
-    return tuple(
-        Column(header, (lambda row, i=i: row[i]), kind) for i, (header, kind) in enumerate(specs)
-    )
+    return tuple(Column(header, itemgetter(i), kind) for i, (header, kind) in enumerate(specs))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -92,7 +92,7 @@ class Period:
     def local_date(self, moment: datetime) -> date:
         return clock.local_date(moment, self.zone)
 
-    def contains(self, moment: datetime | None) -> bool:
+    def contains(self, moment: datetime | None) -> TypeGuard[datetime]:
         return moment is not None and self.start_at <= moment < self.end_at
 
     @property

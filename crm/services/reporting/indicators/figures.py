@@ -157,7 +157,7 @@ def _attendee_item(metric: Metric, row: Any, day: date, sector: str) -> Item | N
     """What a named attendee of a training adds to `metric`, if anything."""
     activity_id, person_id, gender, org_id, org_type, org_sector = row
     if metric == Metric.participants_trained:
-        keys = ((SEX, _sex(gender)), (SECTOR, sector))
+        keys: tuple[tuple[str, str], ...] = ((SEX, _sex(gender)), (SECTOR, sector))
         return Item(day, ("person", person_id), activity_id, keys)
     if metric == Metric.officials_trained:
         if org_id is not None and value_of(org_type) == OrgType.government:
@@ -211,6 +211,7 @@ def _activity_items(metric: Metric, start: date, end: date) -> list[Item]:
             for row in facts.held_activities(start, end, activity_type=ActivityType.forum)
         ]
     else:
+        day: sa.SQLColumnExpression[date | None]
         if metric == Metric.mous_signed:
             day = Activity.signed_on
             conditions = [Activity.type == ActivityType.mou]

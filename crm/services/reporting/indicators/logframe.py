@@ -23,7 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm.access import Permission, can
 from crm.extensions import db
 from crm.models import AuditAction, Indicator, IndicatorTarget, Metric, User, label, utcnow
-from crm.services import audit
+from crm.services import audit, lifecycle
 from crm.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from crm.services.reporting.indicators.metrics import DIMENSIONS, SUPPORTED, dimension_label
 from crm.services.reporting.periods import FIRST_YEAR, LAST_YEAR
@@ -334,51 +334,45 @@ def update(
     return indicator
 
 
+def _check_restore(indicator: Indicator) -> None:
+    """InvalidInput when a live indicator has taken the code of one coming back."""
+    if not indicator.code:
+        return
+    clash = db.session.scalar(
+        sa.select(Indicator.id)
+        .where(
+            Indicator.deleted_at.is_(None),
+            sa.func.lower(Indicator.code) == indicator.code.lower(),
+        )
+        .limit(1)
+    )
+    if clash is not None:
+        raise InvalidInput(_("Another indicator has the code %(code)s.", code=indicator.code))
+
+
+LIFECYCLE = lifecycle.Lifecycle(
+    summary=lambda indicator: indicator.name,
+    may_delete=lambda _indicator, actor: can(actor, Permission.MANAGE_INDICATORS),
+    refused=lambda: _("Only managers and administrators can change the indicators."),
+    missing=lambda: _("No such indicator."),
+    check_restore=_check_restore,
+)
+
+
 def delete(indicator: Indicator, *, actor: User) -> None:
     """Move an indicator to the trash: it leaves the list and its figures are no longer
-    shown; its targets are kept with it."""
-    _require(actor)
-    if indicator.deleted_at is not None:
-        raise NotFound(_("No such indicator."))
-    indicator.deleted_at = utcnow()
-    audit.record(indicator, actor=actor, action=AuditAction.delete, summary=indicator.name)
-    db.session.commit()
-    log.info("indicator %s moved to the trash", indicator.id)
+    shown; its targets are kept with it. NotFound when it is in the trash already."""
+    lifecycle.delete(indicator, LIFECYCLE, actor=actor)
 
 
 def restore(indicator: Indicator, *, actor: User) -> None:
     """Take an indicator out of the trash (administrators). InvalidInput when it is live, or
     when a live indicator has taken its code meanwhile (change that one's code first)."""
-    if not can(actor, Permission.MANAGE_TRASH):
-        raise PermissionDenied(_("You do not have permission to do that."))
-    if indicator.deleted_at is None:
-        raise InvalidInput(_("This record is not in the trash."))
-    if indicator.code:
-        clash = db.session.scalar(
-            sa.select(Indicator.id)
-            .where(
-                Indicator.deleted_at.is_(None),
-                sa.func.lower(Indicator.code) == indicator.code.lower(),
-            )
-            .limit(1)
-        )
-        if clash is not None:
-            raise InvalidInput(_("Another indicator has the code %(code)s.", code=indicator.code))
-    indicator.deleted_at = None
-    audit.record(indicator, actor=actor, action=AuditAction.restore, summary=indicator.name)
-    db.session.commit()
-    log.info("indicator %s restored from the trash", indicator.id)
+    lifecycle.restore(indicator, LIFECYCLE, actor=actor)
 
 
 def purge(indicator: Indicator, *, actor: User) -> None:
     """Delete a trashed indicator and its targets for good (administrators); the audit trail
-    keeps a purge event. The records it counted are not touched."""
-    if not can(actor, Permission.MANAGE_TRASH):
-        raise PermissionDenied(_("You do not have permission to do that."))
-    if indicator.deleted_at is None:
-        raise InvalidInput(_("Only records in the trash can be purged."))
-    indicator_id = indicator.id
-    audit.record(indicator, actor=actor, action=AuditAction.purge, summary=indicator.name)
-    db.session.delete(indicator)
-    db.session.commit()
-    log.info("indicator %s purged", indicator_id)
+    keeps a purge event. The database deletes its targets with it (ON DELETE CASCADE); the
+    records it counted are not touched."""
+    lifecycle.purge(indicator, LIFECYCLE, actor=actor)
