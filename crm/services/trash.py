@@ -30,11 +30,10 @@ from crm.models import (
     Stakeholder,
     User,
 )
-from crm.services import interactions, lifecycle, stakeholders
-from crm.services.activities.records import LIFECYCLE as ACTIVITY_LIFECYCLE
+from crm.services import activities, interactions, lifecycle, stakeholders
 from crm.services.errors import NotFound
 from crm.services.lifecycle import Lifecycle
-from crm.services.reporting.indicators.logframe import LIFECYCLE as INDICATOR_LIFECYCLE
+from crm.services.reporting import indicators
 
 LIMIT = 500
 
@@ -69,14 +68,14 @@ KINDS: dict[Kind, Rules] = {
     ),
     Kind.activity: Rules(
         Activity,
-        ACTIVITY_LIFECYCLE,
+        activities.LIFECYCLE,
         name=lambda a: a.title,
         name_zh=lambda a: a.title_zh,
     ),
     Kind.interaction: Rules(Interaction, interactions.LIFECYCLE, name=lambda i: i.subject),
     Kind.indicator: Rules(
         Indicator,
-        INDICATOR_LIFECYCLE,
+        indicators.LIFECYCLE,
         name=lambda i: f"{i.code} {i.name}" if i.code else i.name,
         name_zh=lambda i: i.name_zh,
     ),

@@ -62,6 +62,7 @@ from crm.services.activities.reach import (
 from crm.services.activities.records import (
     FIELDS,
     HEADCOUNTS,
+    LIFECYCLE,
     MAX_DESCRIPTION,
     MAX_HEADCOUNT,
     MOU_FIELDS,
@@ -88,6 +89,7 @@ __all__ = [
     "EXPIRY_WARNING_DAYS",
     "FIELDS",
     "HEADCOUNTS",
+    "LIFECYCLE",
     "MAX_DESCRIPTION",
     "MAX_HEADCOUNT",
     "MOU_FIELDS",

@@ -16,7 +16,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -34,7 +34,7 @@ from crm.models import (
     SizeBand,
     SupplyChainRole,
 )
-from crm.services import contact_details
+from crm.services import clock, contact_details
 
 WHITESPACE = re.compile(r"\s+")
 
@@ -154,7 +154,7 @@ def parse_date(value: str) -> date:
 
 def _past_date(value: str) -> date:
     parsed = parse_date(value)
-    if parsed > datetime.now(UTC).date():
+    if parsed > clock.today():  # as the person form's consent date: today where the programme is
         raise CellError(_("%(date)s is in the future.", date=parsed.isoformat()))
     return parsed
 

@@ -36,6 +36,7 @@ from crm.services.reporting.indicators.figures import (
 )
 from crm.services.reporting.indicators.logframe import (
     FIELDS,
+    LIFECYCLE,
     MAX_AMOUNT,
     MAX_LENGTHS,
     MAX_TARGETS,
@@ -84,6 +85,7 @@ __all__ = [
     "FIRST_YEAR",
     "KEYS",
     "LAST_YEAR",
+    "LIFECYCLE",
     "MAX_AMOUNT",
     "MAX_LENGTHS",
     "MAX_TARGETS",
