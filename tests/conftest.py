@@ -10,12 +10,14 @@ PostgreSQL each xdist worker gets a database of its own (`<name>_<worker>`), cre
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import flask_migrate
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -204,3 +206,95 @@ def login_as(app: Flask, make_user: Callable[..., User]) -> Callable[..., FlaskC
         return client
 
     return login
+
+
+# ---------------------------------------------------------------------------------------------
+# Counting queries (no N+1) and migrating an empty database
+# ---------------------------------------------------------------------------------------------
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def __repr__(self) -> str:  # shown by pytest when a comparison fails
+        return f"<{self.count} queries:\n" + "\n".join(self.statements) + ">"
+
+
+@pytest.fixture
+def count_queries(app: Flask) -> Callable[[], Any]:
+    """`with count_queries() as counter:` counts the SQL statements sent to the app's engine."""
+    with app.app_context():
+        engine = _db.engine
+
+    @contextmanager
+    def counting() -> Iterator[QueryCounter]:
+        counter = QueryCounter()
+
+        def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+            counter.statements.append(" ".join(statement.split())[:300])
+
+        sa.event.listen(engine, "before_cursor_execute", before_cursor_execute)
+        try:
+            yield counter
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", before_cursor_execute)
+
+    return counting
+
+
+@pytest.fixture
+def _keep_logging() -> Iterator[None]:
+    """env.py calls logging.config.fileConfig, which replaces the root logger's handlers."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    loggers = {
+        name: (logger.level, logger.handlers[:], logger.propagate, logger.disabled)
+        for name, logger in logging.Logger.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger)
+    }
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, (lvl, hdlrs, propagate, disabled) in loggers.items():
+        logger = logging.getLogger(name)
+        logger.setLevel(lvl)
+        logger.handlers[:] = hdlrs
+        logger.propagate, logger.disabled = propagate, disabled
+
+
+@pytest.fixture
+def empty_database_url(tmp_path: Path) -> Iterator[str]:
+    base = os.environ.get("DATABASE_URL")
+    if not (base and base.startswith("postgresql")):
+        yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
+        return
+    url = sa.engine.make_url(base)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"{url.database}_migrations_{worker}"
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def migrated_app(empty_database_url: str, _keep_logging: None) -> Iterator[Flask]:
+    app = create_app(make_config(empty_database_url))
+    with app.app_context():
+        assert sa.inspect(_db.engine).get_table_names() == []
+        flask_migrate.upgrade()
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        _db.engine.dispose()

@@ -7,9 +7,7 @@ PostgreSQL a dedicated `<name>_migrations_<worker>` database created and dropped
 from __future__ import annotations
 
 import ast
-import logging
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +18,9 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from flask import Flask, current_app
+from flask import current_app
 
-from crm import create_app
 from crm.extensions import db
-from tests.conftest import make_config
 
 ENV_PY = Path(__file__).resolve().parent.parent / "migrations" / "env.py"
 
@@ -39,59 +35,6 @@ def _from_env_py(name: str) -> Callable[..., Any]:
     namespace: dict[str, Any] = {}
     exec(compile(ast.Module(body=[node], type_ignores=[]), str(ENV_PY), "exec"), namespace)
     return namespace[name]
-
-
-@pytest.fixture
-def _keep_logging() -> Iterator[None]:
-    """env.py calls logging.config.fileConfig, which replaces the root logger's handlers."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    loggers = {
-        name: (logger.level, logger.handlers[:], logger.propagate, logger.disabled)
-        for name, logger in logging.Logger.manager.loggerDict.items()
-        if isinstance(logger, logging.Logger)
-    }
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    for name, (lvl, hdlrs, propagate, disabled) in loggers.items():
-        logger = logging.getLogger(name)
-        logger.setLevel(lvl)
-        logger.handlers[:] = hdlrs
-        logger.propagate, logger.disabled = propagate, disabled
-
-
-@pytest.fixture
-def empty_database_url(tmp_path: Path) -> Iterator[str]:
-    base = os.environ.get("DATABASE_URL")
-    if not (base and base.startswith("postgresql")):
-        yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
-        return
-    url = sa.engine.make_url(base)
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    name = f"{url.database}_migrations_{worker}"
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@pytest.fixture
-def migrated_app(empty_database_url: str, _keep_logging: None) -> Iterator[Flask]:
-    app = create_app(make_config(empty_database_url))
-    with app.app_context():
-        assert sa.inspect(db.engine).get_table_names() == []
-        flask_migrate.upgrade()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 def _differences() -> list[Any]:

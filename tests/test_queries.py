@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -14,40 +13,7 @@ from flask import Flask
 from crm.extensions import db
 from crm.models import Organisation, Person, User
 from crm.services import stakeholders
-
-
-class QueryCounter:
-    def __init__(self) -> None:
-        self.statements: list[str] = []
-
-    @property
-    def count(self) -> int:
-        return len(self.statements)
-
-    def __repr__(self) -> str:  # shown by pytest when a comparison fails
-        return f"<{self.count} queries:\n" + "\n".join(self.statements) + ">"
-
-
-@pytest.fixture
-def count_queries(app: Flask) -> Callable[[], Any]:
-    """`with count_queries() as counter:` counts the SQL statements sent to the app's engine."""
-    with app.app_context():
-        engine = db.engine
-
-    @contextmanager
-    def counting() -> Iterator[QueryCounter]:
-        counter = QueryCounter()
-
-        def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-            counter.statements.append(" ".join(statement.split())[:300])
-
-        sa.event.listen(engine, "before_cursor_execute", before_cursor_execute)
-        try:
-            yield counter
-        finally:
-            sa.event.remove(engine, "before_cursor_execute", before_cursor_execute)
-
-    return counting
+from tests.conftest import QueryCounter
 
 
 @pytest.fixture

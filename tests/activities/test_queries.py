@@ -5,7 +5,6 @@ from datetime import date
 from crm.extensions import db
 from crm.models import Activity, User
 from crm.services import activities
-from tests.test_queries import count_queries  # noqa: F401  (a fixture, shared)
 
 
 def test_activity_list_costs_the_same_for_3_and_30_activities(
@@ -15,7 +14,7 @@ def test_activity_list_costs_the_same_for_3_and_30_activities(
     make_person,
     make_user,
     default_topics,
-    count_queries,  # noqa: F811
+    count_queries,
 ):
     client = login_as("viewer")
     lead = make_user("coordinator", name="Lead")
@@ -75,7 +74,7 @@ def test_activity_page_costs_the_same_for_3_and_30_participants(
     make_person,
     make_organisation,
     employ,
-    count_queries,  # noqa: F811
+    count_queries,
 ):
     client = login_as("coordinator")
     activity = make_activity()

@@ -24,7 +24,6 @@ from crm.models import (
 )
 from crm.services import activities, follow_ups, interactions, topics
 from tests.conftest import _detached
-from tests.test_queries import count_queries  # noqa: F401  (a fixture, shared)
 
 TITLE = "OSH training for electronics suppliers"
 
@@ -289,7 +288,7 @@ def test_trash_page_queries_do_not_grow_with_rows(
     actor,
     make_organisation,
     make_person,
-    count_queries,  # noqa: F811
+    count_queries,
 ):
     coordinator = login_as(Role.coordinator)
     admin = login_as(Role.admin)

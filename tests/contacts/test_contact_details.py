@@ -19,7 +19,6 @@ from crm.models import Person, User
 from crm.services import contact_details, stakeholders
 from crm.services.contact_details import InvalidContact
 from crm.services.errors import InvalidInput
-from tests.test_migrations import _keep_logging, empty_database_url, migrated_app  # noqa: F401
 
 MIGRATION = "832b3b8243b8"  # migrations/versions/20261202_832b3b8243b8_phone_keys_in_e164.py
 SAME_MOBILE = ["138 1234 5678", "+86 138-1234-5678", "0086 13812345678"]
@@ -282,7 +281,7 @@ def test_the_vcard_of_a_person_dials_the_e164_number(login_as, make_person):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_the_migration_rederives_phone_keys_both_ways(migrated_app):  # noqa: F811
+def test_the_migration_rederives_phone_keys_both_ways(migrated_app):
     phones = {
         "138 1234 5678": ("13812345678", "+8613812345678"),
         "0086 13812345678": ("13812345678", "+8613812345678"),

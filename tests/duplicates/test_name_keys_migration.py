@@ -12,7 +12,6 @@ from crm.access import Role
 from crm.extensions import db
 from crm.models import Stakeholder, User
 from crm.services import stakeholders
-from tests.test_migrations import _keep_logging, empty_database_url, migrated_app  # noqa: F401
 
 MIGRATION = "9e4f1a6c2d57"  # migrations/versions/20261202_9e4f1a6c2d57_name_keys_either_order.py
 
@@ -30,7 +29,7 @@ ORGANISATIONS = {
 }
 
 
-def test_the_migration_rederives_name_keys_both_ways(migrated_app):  # noqa: F811
+def test_the_migration_rederives_name_keys_both_ways(migrated_app):
     with migrated_app.app_context():
         admin = User(email="admin@example.org", name="Admin", role=Role.admin, password_hash="x")
         admin.session_token = "t"

@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 from crm.extensions import db
 from crm.models import Activity, Interaction, User
 from crm.services import follow_ups, interactions, overview
-from tests.test_queries import count_queries  # noqa: F401  (a fixture, shared)
 
 
 def _today():
@@ -94,7 +93,7 @@ def test_confidential_subjects_stay_hidden_on_the_dashboard(login_as, make_perso
     assert "Union election" not in other and "Confidential interaction" in other
 
 
-def test_dashboard_queries_do_not_grow_with_rows(login_as, make_person, in_app, count_queries):  # noqa: F811
+def test_dashboard_queries_do_not_grow_with_rows(login_as, make_person, in_app, count_queries):
     client = login_as("member")
 
     def add(n):

@@ -9,7 +9,6 @@ from typing import Any
 from crm.extensions import db
 from crm.models import Organisation, User
 from crm.services import stakeholders
-from tests.test_queries import count_queries  # noqa: F401  (the fixture)
 
 
 def _history(page: str) -> str:
@@ -21,7 +20,7 @@ def test_an_organisation_history_costs_the_same_queries_for_2_and_12_changes(
     actor,
     make_user,
     login_as,
-    count_queries,  # noqa: F811
+    count_queries,
 ):
     owners = [make_user("member", name=f"Owner {letter}") for letter in "ABC"]
     with app.app_context():
