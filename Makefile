@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 TRANSLATIONS := crm/translations
 PYTEST_WORKERS ?= 2
 SCALE ?= 0.05
-RUNS ?= 15
+RUNS ?= 30
 
 .PHONY: install run serve test test-fast lint format babel babel-compile db-check bench clean
 
@@ -30,10 +30,14 @@ babel: install
 	$(VENV)/bin/pybabel -q update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS)
 	$(VENV)/bin/pybabel -q compile -d $(TRANSLATIONS)
 
-## Install, migrate, seed demo data on first run, serve on http://127.0.0.1:5000
+## Install, migrate, seed demo data on first run, serve on http://127.0.0.1:5000 with the
+## background worker (imports, daily reminders) beside it; Ctrl-C stops both.
 run: install babel-compile
 	$(FLASK) db upgrade
 	$(FLASK) crm seed-demo --if-empty
+	@$(FLASK) crm worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	trap 'exit 130' INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 ## The whole suite (browser tests skip with a reason when no Chromium is installed).
@@ -54,9 +58,10 @@ db-check: install
 	$(FLASK) db upgrade
 	$(FLASK) db check
 
-## Time the pages on a generated data set: make bench [SCALE=1] [RUNS=5]
+## Time the pages on a generated data set and write bench/results.json:
+## make bench [SCALE=1] [RUNS=30] [BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 bench: install babel-compile
-	$(PY) -m bench --scale $(SCALE) --runs $(RUNS)
+	$(PY) -m bench --scale $(SCALE) --runs $(RUNS) $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info

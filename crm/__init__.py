@@ -26,13 +26,19 @@ PUBLIC_ENDPOINTS = frozenset(
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """SQLite ignores foreign keys unless asked; WAL lets readers work during a write."""
+    """SQLite ignores foreign keys unless asked; WAL lets readers work during a write; the
+    planner's statistics are kept fresh."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA busy_timeout = 5000")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
+        # SQLite's advice for long-lived connections: refresh the planner's statistics where
+        # they are stale, bounded in cost (from 3.46 it checks every table; the worker also
+        # runs `PRAGMA optimize` daily).
+        cursor.execute("PRAGMA analysis_limit = 400")
+        cursor.execute("PRAGMA optimize = 0x10002")
         cursor.close()
 
 
@@ -49,6 +55,13 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.config.from_object(config_class)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # The report queries are short-lived: PostgreSQL's JIT spent 90–700 ms compiling each
+        # one to save a few (a year's report: 2.8 s with it, 1.1 s without).
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        connect_args = dict(options.get("connect_args", {}))
+        connect_args.setdefault("options", "-c jit=off")
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "connect_args": connect_args}
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
@@ -129,6 +142,7 @@ def _register_blueprints(app: Flask) -> None:
         follow_ups,
         imports,
         interactions,
+        jobs,
         main,
         organisations,
         people,
@@ -151,6 +165,7 @@ def _register_blueprints(app: Flask) -> None:
         follow_ups,
         calendar,
         imports,
+        jobs,
         activities,
         reports,
     ):

@@ -104,13 +104,16 @@ def _echo_logins(logins: list[tuple[str, str]]) -> None:
 
 @crm.command("reindex")
 def reindex() -> None:
-    """Rebuild the search index from the records (after an upgrade or a restore)."""
-    from crm.services import interactions, search, stakeholders
+    """Rebuild the search index and the stored contact dates from the records (after an
+    upgrade or a restore)."""
+    from crm.services import contact_dates, duplicates, interactions, search, stakeholders
 
     stakeholders.refresh_derived()
+    contact_dates.rebuild()
+    duplicates.rebuild()
     interactions.register_index()
     count = search.rebuild()
-    click.echo(f"Search index rebuilt: {count} records.")
+    click.echo(f"Search index and contact dates rebuilt: {count} records.")
 
 
 @crm.command("purge-imports")
@@ -294,10 +297,51 @@ def _import_summary(report: ImportReport) -> list[str]:
 def generate_data(scale: float, seed: int) -> None:
     """Add a large deterministic data set, for benchmarks (not for a live database)."""
     from crm.demo import generate
+    from crm.extensions import db
 
     result = generate.generate(scale=scale, seed=seed)
+    # Statistics for the planner: without them SQLite plans some joins over every row.
+    db.session.execute(sa.text("ANALYZE"))
+    db.session.commit()
     click.echo(
         f"Generated {result.organisations} organisations, {result.people} people, "
         f"{result.activities} activities, {result.interactions} interactions, "
         f"{result.follow_ups} follow-ups; {result.search_documents} search documents."
     )
+
+
+@crm.command("worker")
+@click.option(
+    "--workers",
+    "-w",
+    type=click.IntRange(min=1, max=32),
+    default=1,
+    show_default=True,
+    help="Jobs run at the same time (threads). Keep 1 on SQLite, which has one writer.",
+)
+@click.option(
+    "--periodic/--no-periodic",
+    default=True,
+    show_default=True,
+    help="Also run the daily schedule (reminders, purges, PRAGMA optimize). With several "
+    "workers sharing a Redis queue, only one should.",
+)
+def worker(workers: int, periodic: bool) -> None:
+    """Run background jobs (imports) and the daily schedule until stopped (Ctrl-C)."""
+    import logging
+
+    from flask import current_app
+
+    from crm import jobs
+
+    if current_app.config["JOB_QUEUE_IMMEDIATE"]:
+        click.echo("Error: JOB_QUEUE_IMMEDIATE is set, so jobs run inline: no worker.", err=True)
+        sys.exit(1)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    consumer = jobs.consumer(workers=workers, periodic=periodic)
+    click.echo(
+        f"Worker started: {workers} at a time, daily schedule {'on' if periodic else 'off'}."
+    )
+    consumer.run()

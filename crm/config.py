@@ -21,6 +21,10 @@ def default_database_url() -> str:
     return f"sqlite:///{INSTANCE_DIR / 'crm.sqlite3'}"
 
 
+def default_job_queue_url() -> str:
+    return f"sqlite:///{INSTANCE_DIR / 'jobs.sqlite3'}"
+
+
 class Config:
     # None only in production with the variable unset, which `validate` then refuses.
     SECRET_KEY: str | None = os.environ.get("SECRET_KEY", "dev-only-not-secret")
@@ -57,6 +61,13 @@ class Config:
 
     PER_PAGE = 50
 
+    # Background jobs (crm.jobs), run by `flask --app wsgi crm worker`. The queue lives in a
+    # SQLite file next to the database by default (nothing to install, one machine); with
+    # several machines every web process and worker must share one queue: redis://host:6379/0.
+    # JOB_QUEUE_IMMEDIATE runs each job inline, in the request that asks for it (tests).
+    JOB_QUEUE_URL = os.environ.get("JOB_QUEUE_URL") or default_job_queue_url()
+    JOB_QUEUE_IMMEDIATE = _bool("JOB_QUEUE_IMMEDIATE")
+
     # Imports (crm.services.imports): the largest file accepted. A request may be a little
     # larger (the form around the file); anything beyond gets the 413 page, never a 500.
     IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))
@@ -88,6 +99,9 @@ class TestingConfig(Config):
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
     SERVER_NAME = None
+    # Jobs run inline, so a test sees an import done when its request returns; a test that
+    # needs a real worker sets this to False and JOB_QUEUE_URL to a file of its own.
+    JOB_QUEUE_IMMEDIATE = True
 
 
 class ProductionConfig(Config):

@@ -542,12 +542,56 @@ class Tag(Model):
         return f"<Tag {self.name}>"
 
 
+# (index name suffix, column) of the stakeholder lists' sorts: crm.services.stakeholders.listing.
+LIVE_SORTS = (
+    ("name", "sort_name"),
+    ("pinyin", "name_pinyin"),
+    ("engagement", "engagement_level"),
+    ("influence", "influence"),
+    ("updated", "updated_at"),
+    ("last_contact", "last_contacted_at"),
+    ("next_follow_up", "next_follow_up_on"),
+)
+
+
 class Stakeholder(Editable, Model):
     __tablename__ = "stakeholders"
     __table_args__ = (
         sa.CheckConstraint("influence BETWEEN 1 AND 5", name="influence_range"),
         sa.CheckConstraint("interest BETWEEN 1 AND 5", name="interest_range"),
-        sa.Index("ix_stakeholders_kind_deleted_name", "kind", "deleted_at", "sort_name"),
+        # The lists' sorts, over live records only (partial indexes): each ORDER BY is
+        # (column, id) after `kind = ...`, so a page deep in a list is read off the index
+        # instead of sorting every row. Partial, because PostgreSQL orders by an index only
+        # after equalities, and `deleted_at IS NULL` is not one to it.
+        *(
+            sa.Index(
+                f"ix_stakeholders_live_{name}",
+                "kind",
+                column,
+                "id",
+                sqlite_where=sa.text("deleted_at IS NULL"),
+                postgresql_where=sa.text("deleted_at IS NULL"),
+            )
+            for name, column in LIVE_SORTS
+        ),
+        # The records in the trash, by kind: live counts are "all less these" over an index.
+        sa.Index(
+            "ix_stakeholders_trashed",
+            "kind",
+            "id",
+            sqlite_where=sa.text("deleted_at IS NOT NULL"),
+            postgresql_where=sa.text("deleted_at IS NOT NULL"),
+        ),
+        # The dashboard's influential and quiet: per influence, the longest quiet first.
+        sa.Index(
+            "ix_stakeholders_live_quiet",
+            "influence",
+            "last_contacted_at",
+            "sort_name",
+            "id",
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -575,6 +619,12 @@ class Stakeholder(Editable, Model):
     )
     influence: Mapped[int] = mapped_column(sa.SmallInteger, default=3)
     interest: Mapped[int] = mapped_column(sa.SmallInteger, default=3)
+    # Derived from the outreach log, kept by crm.services.contact_dates in the transaction of
+    # every write that can change them (never through this mapping, which would bump
+    # `version`): the latest live interaction with the record, and the earliest due date of
+    # its open live follow-ups.
+    last_contacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_follow_up_on: Mapped[date | None]
 
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     tags: Mapped[list[Tag]] = relationship(secondary=stakeholder_tags, order_by=Tag.name)
@@ -903,7 +953,23 @@ interaction_staff = sa.Table(
 
 class Interaction(Editable, Model):
     __tablename__ = "interactions"
-    __table_args__ = (sa.Index("ix_interactions_deleted_occurred", "deleted_at", "occurred_at"),)
+    __table_args__ = (
+        sa.Index("ix_interactions_deleted_occurred", "deleted_at", "occurred_at"),
+        # An activity's interactions, newest first (the activity page), and someone's own log
+        # (the dashboard, the list filtered by author): each also covers its foreign key.
+        # Partial: most interactions belong to no activity, and an index of only those that
+        # do tells SQLite's statistics how few rows `activity_id = ?` finds.
+        sa.Index(
+            "ix_interactions_activity_occurred",
+            "activity_id",
+            "occurred_at",
+            sqlite_where=sa.text("activity_id IS NOT NULL"),
+            postgresql_where=sa.text("activity_id IS NOT NULL"),
+        ),
+        sa.Index(
+            "ix_interactions_logger_deleted_occurred", "logged_by_id", "deleted_at", "occurred_at"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
@@ -915,12 +981,10 @@ class Interaction(Editable, Model):
     summary: Mapped[str | None] = mapped_column(sa.Text)
     outcome: Mapped[str | None] = mapped_column(sa.Text)
     activity_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("activities.id", ondelete="SET NULL"), index=True
+        sa.ForeignKey("activities.id", ondelete="SET NULL")
     )
     is_confidential: Mapped[bool] = mapped_column(default=False)
-    logged_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
+    logged_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
 
     stakeholders: Mapped[list[Stakeholder]] = relationship(secondary=interaction_stakeholders)
     staff: Mapped[list[User]] = relationship(secondary=interaction_staff)
@@ -935,6 +999,17 @@ class FollowUp(Editable, Model):
             "completed_at IS NULL OR status = 'done'", name="completed_only_when_done"
         ),
         sa.Index("ix_follow_ups_assignee_status_due", "assignee_id", "status", "due_on"),
+        # Live follow-ups per assignee (My and Team follow-ups, the dashboard): their counts by
+        # due date and by completion are read off this index alone.
+        sa.Index(
+            "ix_follow_ups_live_assignee_status",
+            "assignee_id",
+            "status",
+            "completed_at",
+            "due_on",
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -1043,6 +1118,40 @@ class SearchDocument(Model):
 
 
 # ---------------------------------------------------------------------------------------------
+# Likely duplicates: what /duplicates pages through
+# ---------------------------------------------------------------------------------------------
+
+
+class DuplicatePair(Model):
+    """Two live records of one kind that the duplicate matcher flags for each other, under the
+    strongest reason they share: `rank` is its place in crm.services.duplicates.REASONS
+    (email, phone, WeChat ID, Chinese name, name).
+
+    Derived data, like the search index: crm.services.duplicates keeps it in the transaction
+    of every write that can change it (`refresh`) and computes it for everyone (`rebuild`).
+    Records in the trash have no pairs. No foreign keys, as for search documents: a merge
+    moves every row that points at a record, and a pair is recomputed, never moved.
+    """
+
+    __tablename__ = "duplicate_pairs"
+    __table_args__ = (
+        sa.CheckConstraint("first_id < second_id", name="first_before_second"),
+        sa.CheckConstraint("rank BETWEEN 0 AND 4", name="rank_range"),
+        # The page: one kind, strongest reason first, then the older records; and a record's
+        # older partners (the page shows the oldest).
+        sa.Index("ix_duplicate_pairs_kind_rank", "kind", "rank", "first_id", "second_id"),
+        sa.Index("ix_duplicate_pairs_second_first", "second_id", "first_id"),
+    )
+
+    first_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    second_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    kind: Mapped[StakeholderKind] = mapped_column(
+        enum_column(StakeholderKind, "stakeholder_kind", 16)
+    )
+    rank: Mapped[int] = mapped_column(sa.SmallInteger)
+
+
+# ---------------------------------------------------------------------------------------------
 # Imports: an uploaded file staged for its preview, then committed in one transaction
 # ---------------------------------------------------------------------------------------------
 
@@ -1126,3 +1235,75 @@ class ImportBatch(Model):
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
 
     __mapper_args__ = {"version_id_col": version}
+
+
+# ---------------------------------------------------------------------------------------------
+# Background jobs
+# ---------------------------------------------------------------------------------------------
+
+
+class JobKind(StrEnum):
+    """What a background job does; crm.jobs holds the code that runs each kind."""
+
+    import_ = "import"
+    export = "export"  # large exports (issue #13): the kind is here so it needs no migration
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+LABELS.add(
+    [
+        (JobKind.import_, _l("Import")),
+        (JobKind.export, _l("Export")),
+        (JobStatus.queued, _l("Waiting to start")),
+        (JobStatus.running, _l("Running")),
+        (JobStatus.done, _l("Done")),
+        (JobStatus.failed, _l("Failed")),
+    ]
+)
+
+
+class Job(Model):
+    """Work done in the background for a user, and what they see of it (crm.services.jobs).
+
+    `status` goes queued → running → done or failed. `params` holds what the worker needs
+    (ids and choices, never a file's contents), `result` a short answer (the import batch and
+    its counts), `error` a message the user can read: never a traceback, which goes to the
+    worker's log. While a job runs its progress lives in the job queue's own storage (see
+    crm.jobs: an import holds SQLite's only write lock until it commits, so a progress row
+    could not be committed beside it); `progress_done` and `progress_total` keep the counts
+    once it ends. `subject` names what the job works on ("import_batches:12"), so a second
+    job for the same thing is refused while one is queued or running.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        sa.CheckConstraint("progress_done >= 0", name="progress_not_negative"),
+        sa.Index("ix_jobs_creator_created", "created_by_id", "created_at"),
+        sa.Index("ix_jobs_subject_created", "subject", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[JobKind] = mapped_column(enum_column(JobKind, "job_kind", 16))
+    status: Mapped[JobStatus] = mapped_column(
+        enum_column(JobStatus, "job_status", 16), default=JobStatus.queued
+    )
+    subject: Mapped[str | None] = mapped_column(sa.String(80))
+    params: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    progress_done: Mapped[int] = mapped_column(default=0)
+    progress_total: Mapped[int | None] = mapped_column()
+    result: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (JobStatus.queued, JobStatus.running)

@@ -57,7 +57,11 @@ def include_object(obj, name, type_, reflected, compare_to):
     """Leave out the search index each database builds in its own way (crm.services.search)."""
     if type_ == "table" and name and name.startswith("search_fts"):
         return False
-    return not (type_ == "index" and name == "ix_search_documents_tsv")
+    if type_ == "column" and name == "terms_tsv":
+        return False
+    return not (
+        type_ == "index" and name in ("ix_search_documents_tsv", "ix_search_documents_terms_tsv")
+    )
 
 
 def run_migrations_offline():

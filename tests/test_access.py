@@ -124,6 +124,8 @@ ROUTES = [
     ("POST", "/trash/{trashed}/purge",                          (302, 403, 403, 403, 403, 302)),
     # Imports: coordinators and up. Batch 999999 does not exist, so those answer 404 once the
     # permission check has passed; tests/imports/test_views.py covers real batches.
+    ("GET",  "/jobs/999999",                                    (302, 404, 404, 404, 404, 404)),
+    ("GET",  "/jobs/999999.json",                               (302, 404, 404, 404, 404, 404)),
     ("GET",  "/imports",                                        (302, 403, 403, 200, 200, 200)),
     ("POST", "/imports",                                        (302, 403, 403, 400, 400, 400)),
     ("GET",  "/imports/999999",                                 (302, 403, 403, 404, 404, 404)),

@@ -1,5 +1,6 @@
 """The application factory, configuration and health check."""
 
+import pytest
 import sqlalchemy as sa
 
 from crm import create_app
@@ -84,3 +85,11 @@ def test_the_factory_makes_no_queries(database_url):
     finally:
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
     assert queries == []
+
+
+def test_postgresql_sessions_run_without_jit(app):
+    """Report queries are short: JIT compilation cost more than it saved (seconds a page)."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL only")
+        assert db.session.execute(sa.text("SHOW jit")).scalar() == "off"

@@ -36,6 +36,7 @@ cell, quoting the value ("“call me” is not a phone number …").
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -105,6 +106,7 @@ def _plain(text: str) -> str:
     return without_scheme(unicodedata.normalize("NFKC", text).strip())
 
 
+@functools.lru_cache(maxsize=65536)  # pure; an import checks and then writes the same cells
 def _read(text: str, region: str) -> Phone | Literal["characters", "number"]:
     """The phone, or why it is refused: its characters, or it is not a number."""
     typed = _plain(text)
@@ -221,6 +223,7 @@ def phone_digits(query: str) -> str | None:
 # ---------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=65536)
 def _email(text: str) -> str | None:
     try:
         result = validate_email(text, check_deliverability=False)

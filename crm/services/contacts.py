@@ -273,7 +273,7 @@ def export_people(
     stmt = (
         people_query(criteria)
         .where(Person.consent != Consent.withdrawn)
-        .options(selectinload(Person.affiliations).joinedload(Affiliation.organisation))
+        .options(selectinload(Person.affiliations).selectinload(Affiliation.organisation))
         .order_by(Person.id)
         .limit(batch_size)
     )

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,7 +33,7 @@ from crm.models import (
     User,
     utcnow,
 )
-from crm.services import audit, lifecycle, mail
+from crm.services import audit, contact_dates, lifecycle, mail, paging
 from crm.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,7 @@ def add(data: Mapping[str, Any], *, actor: User) -> FollowUp:
     )
     db.session.add(follow_up)
     db.session.flush()
+    contact_dates.refresh([follow_up.stakeholder_id])
     audit.record(
         follow_up,
         actor=actor,
@@ -170,7 +172,11 @@ def check_may_change(follow_up: FollowUp, actor: User) -> None:
         )
 
 
-def _save(follow_up: FollowUp, before: dict[str, Any], *, actor: User) -> None:
+def _save(
+    follow_up: FollowUp, before: dict[str, Any], *, actor: User, contacts: Sequence[int | None]
+) -> None:
+    """Audit and commit a change; `contacts` are the stakeholders whose next follow-up date it
+    may move (the follow-up's, before and after)."""
     changed = audit.diff(before, audit.snapshot(follow_up, AUDITED))
     if changed:
         audit.record(
@@ -181,6 +187,7 @@ def _save(follow_up: FollowUp, before: dict[str, Any], *, actor: User) -> None:
             summary=follow_up.title,
         )
     try:
+        contact_dates.refresh([*contacts, follow_up.stakeholder_id])
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
@@ -203,11 +210,11 @@ def update(
     merged["due_on"] = changes.get("due_on", follow_up.due_on)
     _check_links(merged)
     before = audit.snapshot(follow_up, AUDITED)
-    old_assignee = follow_up.assignee_id
+    old_assignee, old_stakeholder = follow_up.assignee_id, follow_up.stakeholder_id
     for name in FIELDS:
         if name in changes:
             setattr(follow_up, name, changes[name])
-    _save(follow_up, before, actor=actor)
+    _save(follow_up, before, actor=actor, contacts=[old_stakeholder])
     if follow_up.assignee_id != old_assignee:
         notify_assignee(follow_up, actor=actor, settings=mail_settings)
     return follow_up
@@ -223,7 +230,7 @@ def complete(follow_up: FollowUp, *, note: str | None, actor: User) -> FollowUp:
     follow_up.completed_at = utcnow()
     follow_up.completed_by_id = actor.id
     follow_up.completion_note = (note or "").strip() or None
-    _save(follow_up, before, actor=actor)
+    _save(follow_up, before, actor=actor, contacts=())
     return follow_up
 
 
@@ -235,7 +242,7 @@ def reopen(follow_up: FollowUp, *, actor: User) -> FollowUp:
     follow_up.status = FollowUpStatus.open
     follow_up.completed_at = None
     follow_up.completed_by_id = None
-    _save(follow_up, before, actor=actor)
+    _save(follow_up, before, actor=actor, contacts=())
     return follow_up
 
 
@@ -245,7 +252,7 @@ def cancel(follow_up: FollowUp, *, actor: User) -> FollowUp:
         raise InvalidInput(_("Only an open follow-up can be cancelled."))
     before = audit.snapshot(follow_up, AUDITED)
     follow_up.status = FollowUpStatus.cancelled
-    _save(follow_up, before, actor=actor)
+    _save(follow_up, before, actor=actor, contacts=())
     return follow_up
 
 
@@ -266,7 +273,10 @@ def reassign(
     )
 
 
-LIFECYCLE = lifecycle.Lifecycle(summary=lambda follow_up: follow_up.title)
+LIFECYCLE = lifecycle.Lifecycle(
+    summary=lambda follow_up: follow_up.title,
+    contacts_of=lambda follow_up: [follow_up.stakeholder_id],
+)
 
 
 def delete(follow_up: FollowUp, *, actor: User) -> None:
@@ -298,31 +308,101 @@ def _loaded() -> sa.Select[Any]:
     )
 
 
+class Due(StrEnum):
+    """The groups of someone's open follow-ups, by due date."""
+
+    overdue = "overdue"
+    today = "today"
+    this_week = "this_week"  # tomorrow to seven days ahead
+    later = "later"
+
+
+def _due_in(group: Due, today: date) -> sa.ColumnElement[bool]:
+    week_end = today + timedelta(days=7)
+    return {
+        Due.overdue: FollowUp.due_on < today,
+        Due.today: FollowUp.due_on == today,
+        Due.this_week: sa.and_(FollowUp.due_on > today, FollowUp.due_on <= week_end),
+        Due.later: FollowUp.due_on > week_end,
+    }[group]
+
+
+def _open_of(assignee_id: Any) -> tuple[sa.ColumnElement[bool], ...]:
+    """The live open follow-ups of an assignee (an id, or a column to correlate with).
+
+    `completed_at IS NULL` holds for every open follow-up (CHECK completed_only_when_done);
+    saying it lets the counts and groups read ranges of ix_follow_ups_live_assignee_status
+    (assignee, status, completed_at, due date) and no row.
+    """
+    return (
+        FollowUp.assignee_id == assignee_id,
+        FollowUp.status == FollowUpStatus.open,
+        FollowUp.completed_at.is_(None),
+        FollowUp.deleted_at.is_(None),
+    )
+
+
+# Within a group: soonest first, then the most pressing.
+AGENDA_ORDER = (FollowUp.due_on, PRIORITY_RANK, FollowUp.id)
+
+
 @dataclass(frozen=True)
 class Agenda:
-    """Open follow-ups of one person, grouped by when they are due."""
+    """Open follow-ups of one person by when they are due: the first few of each group and
+    how many each group holds (`counts`, keyed by Due)."""
 
     overdue: list[FollowUp] = field(default_factory=list)
     today: list[FollowUp] = field(default_factory=list)
     this_week: list[FollowUp] = field(default_factory=list)
     later: list[FollowUp] = field(default_factory=list)
+    counts: dict[Due, int] = field(default_factory=dict)
+
+    def items(self, group: Due) -> list[FollowUp]:
+        return {
+            Due.overdue: self.overdue,
+            Due.today: self.today,
+            Due.this_week: self.this_week,
+            Due.later: self.later,
+        }[group]
+
+    def count(self, group: Due) -> int:
+        return self.counts.get(group, 0)
 
     @property
     def total(self) -> int:
-        return len(self.overdue) + len(self.today) + len(self.this_week) + len(self.later)
+        return sum(self.counts.values())
 
 
-def agenda(user: User, *, today: date, limit: int = 500) -> Agenda:
-    """A user's open follow-ups: overdue, due today, within seven days, later."""
-    stmt = (
-        _loaded()
-        .where(FollowUp.assignee_id == user.id, FollowUp.status == FollowUpStatus.open)
-        .order_by(FollowUp.due_on, PRIORITY_RANK, FollowUp.id)
-        .limit(limit)
-    )
-    groups = Agenda()
+def due_counts(user: User, *, today: date) -> dict[Due, int]:
+    """How many open follow-ups `user` has in each group: one aggregate query over the
+    (assignee, status, due date) index."""
+    row = db.session.execute(
+        sa.select(
+            *(sa.func.count(FollowUp.id).filter(_due_in(group, today)) for group in Due)
+        ).where(*_open_of(user.id))
+    ).one()
+    return {group: int(n or 0) for group, n in zip(Due, row, strict=True)}
+
+
+def agenda(user: User, *, today: date, per_group: int = 25) -> Agenda:
+    """A user's open follow-ups: overdue, due today, within seven days, later; at most
+    `per_group` of each (the page offers the rest of a group through `due_page`), with every
+    group's count. Two queries, however many follow-ups there are."""
+    firsts = [
+        sa.select(FollowUp.id)
+        .where(*_open_of(user.id), _due_in(group, today))
+        .order_by(*AGENDA_ORDER)
+        .limit(per_group)
+        .subquery()
+        .select()
+        for group in Due
+    ]
+    found = db.session.scalars(
+        _loaded().where(FollowUp.id.in_(sa.union_all(*firsts))).order_by(*AGENDA_ORDER)
+    ).all()
+    groups = Agenda(counts=due_counts(user, today=today))
     week_end = today + timedelta(days=7)
-    for follow_up in db.session.scalars(stmt):
+    for follow_up in found:
         if follow_up.due_on < today:
             groups.overdue.append(follow_up)
         elif follow_up.due_on == today:
@@ -332,6 +412,25 @@ def agenda(user: User, *, today: date, limit: int = 500) -> Agenda:
         else:
             groups.later.append(follow_up)
     return groups
+
+
+def due_page(
+    user: User, group: Due, *, today: date, page: int = 1, per_page: int = 50
+) -> Pagination:
+    """One group of a user's open follow-ups, a page at a time ("show all" on My
+    follow-ups), read as crm.services.paging reads a page. A page past the end gives the
+    last page."""
+    total = due_counts(user, today=today)[group]
+    page = paging.page_within(page, total=total, per_page=per_page)
+    ids = (
+        sa.select(FollowUp.id)
+        .where(*_open_of(user.id), _due_in(group, today))
+        .order_by(*AGENDA_ORDER)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    items = db.session.scalars(_loaded().where(FollowUp.id.in_(ids)).order_by(*AGENDA_ORDER)).all()
+    return paging.read_page(items, page=page, per_page=per_page, total=total)
 
 
 @dataclass(frozen=True)
@@ -387,25 +486,40 @@ class TeamRow:
 
 
 def team(*, today: date) -> list[TeamRow]:
-    """Per active user: open, overdue, due within a week, done in the last 30 days."""
-    open_ = FollowUp.status == FollowUpStatus.open
-    live = FollowUp.deleted_at.is_(None)
-    since = utcnow() - timedelta(days=30)
+    """Per active user: open, overdue, due within a week, done in the last 30 days.
+
+    Each figure is a count over a range of ix_follow_ups_live_assignee_status for that user
+    (open ones by due date, done ones by completion): no follow-up row is read.
+    """
+
+    def counted(*conditions: sa.ColumnElement[bool]) -> Any:
+        return sa.func.coalesce(
+            sa.select(sa.func.count())
+            .select_from(FollowUp)
+            .where(*conditions)
+            .correlate(User)
+            .scalar_subquery(),
+            0,
+        )
+
     stmt = (
         sa.select(
             User,
-            sa.func.count(FollowUp.id).filter(open_),
-            sa.func.count(FollowUp.id).filter(open_, FollowUp.due_on < today),
-            sa.func.count(FollowUp.id).filter(
-                open_, FollowUp.due_on >= today, FollowUp.due_on <= today + timedelta(days=7)
+            counted(*_open_of(User.id)),
+            counted(*_open_of(User.id), _due_in(Due.overdue, today)),
+            counted(
+                *_open_of(User.id),
+                FollowUp.due_on >= today,
+                FollowUp.due_on <= today + timedelta(days=7),
             ),
-            sa.func.count(FollowUp.id).filter(
-                FollowUp.status == FollowUpStatus.done, FollowUp.completed_at >= since
+            counted(
+                FollowUp.assignee_id == User.id,
+                FollowUp.status == FollowUpStatus.done,
+                FollowUp.completed_at >= utcnow() - timedelta(days=30),
+                FollowUp.deleted_at.is_(None),
             ),
         )
-        .outerjoin(FollowUp, sa.and_(FollowUp.assignee_id == User.id, live))
         .where(User.is_enabled, User.role != Role.viewer)
-        .group_by(User.id)
         .order_by(User.name)
     )
     return [TeamRow(*row) for row in db.session.execute(stmt)]

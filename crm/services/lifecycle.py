@@ -13,14 +13,15 @@ that call these. The rules, the same for every kind:
 - Purge deletes the row with one DELETE on its base table, by primary key: the database's
   ON DELETE rules (CASCADE for parts of the record, SET NULL for mentions elsewhere) decide
   what goes with it, the same on SQLite and PostgreSQL, without loading any link.
-- Each step writes one audit event, updates the search index in the same transaction, and
-  commits once.
+- Each step writes one audit event, updates the search index and the stored contact dates
+  of the stakeholders the record counts for (crm.services.contact_dates) in the same
+  transaction, and commits once.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,7 @@ from flask_babel import gettext as _
 from crm.access import Permission, can
 from crm.extensions import db
 from crm.models import AuditAction, User, utcnow
-from crm.services import audit, search
+from crm.services import audit, contact_dates, search
 from crm.services.errors import InvalidInput, NotFound, PermissionDenied
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,9 @@ class Lifecycle:
     missing: Callable[[], str] = lambda: _("No such record.")
     # Raises InvalidInput when the record cannot come back as it is (a code taken meanwhile).
     check_restore: Callable[[Any], None] | None = None
+    # The stakeholders whose stored contact dates count the record (an interaction's, a
+    # follow-up's): refreshed when it goes to the trash, comes back or is purged.
+    contacts_of: Callable[[Any], Iterable[int | None]] | None = None
 
 
 def delete(record: Any, rules: Lifecycle, *, actor: User) -> None:
@@ -70,6 +74,8 @@ def delete(record: Any, rules: Lifecycle, *, actor: User) -> None:
     audit.record(record, actor=actor, action=AuditAction.delete, summary=rules.summary(record))
     if rules.reindex is not None:
         rules.reindex(record)
+    if rules.contacts_of is not None:
+        contact_dates.refresh(rules.contacts_of(record))
     db.session.commit()
     log.info("%s %s moved to the trash", record.__tablename__, record.id)
 
@@ -87,6 +93,8 @@ def restore(record: Any, rules: Lifecycle, *, actor: User) -> None:
     audit.record(record, actor=actor, action=AuditAction.restore, summary=rules.summary(record))
     if rules.reindex is not None:
         rules.reindex(record)
+    if rules.contacts_of is not None:
+        contact_dates.refresh(rules.contacts_of(record))
     db.session.commit()
     log.info("%s %s restored from the trash", record.__tablename__, record.id)
 
@@ -99,6 +107,8 @@ def purge(record: Any, rules: Lifecycle, *, actor: User) -> None:
     if record.deleted_at is None:
         raise InvalidInput(_("Only records in the trash can be purged."))
     record_id, table_name = record.id, record.__tablename__
+    # Read before the DELETE takes the links with it.
+    contacts = list(rules.contacts_of(record)) if rules.contacts_of is not None else []
     audit.record(record, actor=actor, action=AuditAction.purge, summary=rules.summary(record))
     if rules.search_kind is not None:
         search.remove(rules.search_kind(record), record_id)
@@ -107,5 +117,6 @@ def purge(record: Any, rules: Lifecycle, *, actor: User) -> None:
     table = sa.inspect(type(record)).base_mapper.local_table
     db.session.execute(sa.delete(table).where(table.c.id == record_id))
     db.session.expunge(record)
+    contact_dates.refresh(contacts)
     db.session.commit()
     log.info("%s %s purged", table_name, record_id)

@@ -30,7 +30,14 @@ from crm.models import (
     User,
     utcnow,
 )
-from crm.services import audit, contact_details, search, stakeholders
+from crm.services import (
+    audit,
+    contact_dates,
+    contact_details,
+    duplicates,
+    search,
+    stakeholders,
+)
 from crm.services.errors import Conflict, InvalidInput, PermissionDenied
 
 log = logging.getLogger(__name__)
@@ -107,7 +114,8 @@ def merge(
     survivor.updated_at = utcnow()
     other.deleted_at = utcnow()
     db.session.flush()
-
+    contact_dates.refresh([survivor.id, other.id])  # interactions and follow-ups moved
+    duplicates.refresh([survivor.id, other.id])  # keys, contact details, positions moved
     changes: dict[str, Any] = audit.diff(before, stakeholders.state(survivor))
     changes["merged_from"] = [None, f"#{other.id} {other.display_name}"]
     if kept:

@@ -1,4 +1,9 @@
-"""The home page: what needs doing, what happened, what is coming, who has gone quiet."""
+"""The home page: what needs doing, what happened, what is coming, who has gone quiet.
+
+Every panel is bounded: it reads the few rows it shows through an index, and its counts are
+index counts (the quiet stakeholders' one stops at QUIET_COUNT_CAP), so the page costs the
+same number of statements, and about the same time, however large the database grows.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +17,20 @@ from crm.extensions import db
 from crm.models import (
     Activity,
     ActivityStatus,
+    FollowUp,
     Interaction,
-    Organisation,
-    Person,
     Stakeholder,
+    StakeholderKind,
     User,
-    UTCDateTime,
-    interaction_stakeholders,
 )
-from crm.services import follow_ups, interactions
+from crm.services import follow_ups
 
 QUIET_AFTER_DAYS = 90
+QUIET_INFLUENCE = (5, 4)
+# The quiet stakeholders are counted up to this many; more shows as "1000+".
+QUIET_COUNT_CAP = 1000
+# Follow-ups the dashboard's panel shows (overdue, today, this week).
+SOON = 8
 
 
 @dataclass(frozen=True)
@@ -41,71 +49,120 @@ class Dashboard:
     quiet_total: int
     organisations: int
     people: int
+    # True when there are more quiet stakeholders than `quiet_total` (the count stopped).
+    quiet_capped: bool = False
+
+    @property
+    def soon(self) -> list[FollowUp]:
+        """The first open follow-ups due by the end of the week, overdue first."""
+        return (self.agenda.overdue + self.agenda.today + self.agenda.this_week)[:SOON]
 
 
-def _count(model: type[Stakeholder]) -> int:
+def _quiet_conditions(cutoff: datetime) -> tuple[sa.ColumnElement[bool], ...]:
     return (
-        db.session.scalar(
-            sa.select(sa.func.count()).select_from(model).where(model.deleted_at.is_(None))
-        )
-        or 0
+        Stakeholder.deleted_at.is_(None),
+        sa.or_(Stakeholder.last_contacted_at.is_(None), Stakeholder.last_contacted_at < cutoff),
     )
 
 
 def quiet_stakeholders(*, today: date, limit: int = 10) -> tuple[list[QuietStakeholder], int]:
     """Influence 4–5, not contacted in 90 days (or never): most influential first, then the
-    longest quiet. Trashed interactions are not contacts; confidential ones are.
+    longest quiet (never contacted first), then by name. Trashed interactions are not
+    contacts; confidential ones are. The total stops at QUIET_COUNT_CAP + 1.
 
-    One query: the total comes with the rows, as a window count over every quiet stakeholder.
+    Two queries over ix_stakeholders_live_quiet and the stored `last_contacted_at`: the
+    first `limit` of each influence level, read in index order (no sort of every quiet
+    stakeholder), and a count that stops after the cap.
     """
     # Over 90 days, the hours between UTC and local midnight do not matter.
     cutoff = datetime.combine(today - timedelta(days=QUIET_AFTER_DAYS), time.min, tzinfo=UTC)
-    recent = (
-        sa.select(interaction_stakeholders.c.stakeholder_id)
-        .join(Interaction, Interaction.id == interaction_stakeholders.c.interaction_id)
-        .where(Interaction.deleted_at.is_(None), Interaction.occurred_at >= cutoff)
-    )
-    # Labelled, so that ORDER BY names the column instead of running the subquery again.
-    last = interactions.last_contact_column(Stakeholder).label("last_contacted_at")
-    rows = db.session.execute(
-        sa.select(Stakeholder, last, sa.func.count().over().label("quiet_total"))
-        .where(
-            Stakeholder.deleted_at.is_(None),
-            Stakeholder.influence >= 4,
-            Stakeholder.id.not_in(recent),
+    quiet = _quiet_conditions(cutoff)
+    firsts = [
+        sa.select(Stakeholder.id)
+        .where(Stakeholder.influence == level, *quiet)
+        .order_by(
+            Stakeholder.last_contacted_at.asc().nulls_first(),
+            Stakeholder.sort_name,
+            Stakeholder.id,
         )
-        .order_by(Stakeholder.influence.desc(), last.asc().nulls_first(), Stakeholder.sort_name)
+        .limit(limit)
+        .subquery()
+        .select()
+        for level in QUIET_INFLUENCE
+    ]
+    found = db.session.scalars(
+        sa.select(Stakeholder)
+        .where(Stakeholder.id.in_(sa.union_all(*firsts)))
+        .order_by(
+            Stakeholder.influence.desc(),
+            Stakeholder.last_contacted_at.asc().nulls_first(),
+            Stakeholder.sort_name,
+            Stakeholder.id,
+        )
         .limit(limit)
     ).all()
-    convert = UTCDateTime().process_result_value
-    quiet = [QuietStakeholder(s, convert(when, db.engine.dialect)) for s, when, _total in rows]
-    return quiet, rows[0].quiet_total if rows else 0
+    counted = (
+        sa.select(Stakeholder.id)
+        .where(Stakeholder.influence.in_(QUIET_INFLUENCE), *quiet)
+        .limit(QUIET_COUNT_CAP + 1)
+        .subquery()
+    )
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(counted)) or 0
+    return [QuietStakeholder(s, s.last_contacted_at) for s in found], total
+
+
+def live_counts() -> dict[StakeholderKind, int]:
+    """Live organisations and people: one statement, a count per kind, each over an index
+    of live records of that kind (a GROUP BY would read every row)."""
+    kinds = list(StakeholderKind)
+    row = db.session.execute(
+        sa.select(
+            *(
+                sa.select(sa.func.count())
+                .select_from(Stakeholder.__table__)
+                .where(Stakeholder.kind == kind, Stakeholder.deleted_at.is_(None))
+                .scalar_subquery()
+                for kind in kinds
+            )
+        )
+    ).one()
+    return dict(zip(kinds, row, strict=True))
+
+
+def recent_interactions(
+    user: User, *, team: int = 10, mine: int = 5
+) -> tuple[list[Interaction], list[Interaction]]:
+    """The team's latest live interactions and `user`'s own: the ids of both in one query
+    (each read off an index, newest first), the interactions and what they show in three."""
+    newest = (Interaction.occurred_at.desc(), Interaction.id.desc())
+    live = Interaction.deleted_at.is_(None)
+    ids = sa.union_all(
+        sa.select(Interaction.id).where(live).order_by(*newest).limit(team).subquery().select(),
+        sa.select(Interaction.id)
+        .where(Interaction.logged_by_id == user.id, live)
+        .order_by(*newest)
+        .limit(mine)
+        .subquery()
+        .select(),
+    )
+    found = db.session.scalars(
+        sa.select(Interaction)
+        .where(Interaction.id.in_(ids))
+        .options(
+            selectinload(Interaction.stakeholders),
+            selectinload(Interaction.staff),
+            joinedload(Interaction.logged_by),
+        )
+        .order_by(*newest)
+    ).all()
+    # The team's newest are the newest of the union: the user's own that are not among them
+    # are older than all of them.
+    return list(found[:team]), [i for i in found if i.logged_by_id == user.id][:mine]
 
 
 def dashboard(user: User, *, today: date) -> Dashboard:
     """Everything the home page shows, in a fixed number of queries."""
-    team = db.session.scalars(
-        sa.select(Interaction)
-        .where(Interaction.deleted_at.is_(None))
-        .options(
-            selectinload(Interaction.stakeholders),
-            selectinload(Interaction.staff),
-            joinedload(Interaction.logged_by),
-        )
-        .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
-        .limit(10)
-    ).all()
-    mine = db.session.scalars(
-        sa.select(Interaction)
-        .where(Interaction.deleted_at.is_(None), Interaction.logged_by_id == user.id)
-        .options(
-            selectinload(Interaction.stakeholders),
-            selectinload(Interaction.staff),
-            joinedload(Interaction.logged_by),
-        )
-        .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
-        .limit(5)
-    ).all()
+    team, mine = recent_interactions(user)
     upcoming = db.session.scalars(
         sa.select(Activity)
         .where(
@@ -118,13 +175,15 @@ def dashboard(user: User, *, today: date) -> Dashboard:
         .limit(8)
     ).all()
     quiet, quiet_total = quiet_stakeholders(today=today)
+    counts = live_counts()
     return Dashboard(
-        agenda=follow_ups.agenda(user, today=today, limit=50),
-        my_interactions=list(mine),
-        team_interactions=list(team),
+        agenda=follow_ups.agenda(user, today=today, per_group=SOON),
+        my_interactions=mine,
+        team_interactions=team,
         upcoming_activities=list(upcoming),
         quiet=quiet,
-        quiet_total=quiet_total,
-        organisations=_count(Organisation),
-        people=_count(Person),
+        quiet_total=min(quiet_total, QUIET_COUNT_CAP),
+        quiet_capped=quiet_total > QUIET_COUNT_CAP,
+        organisations=counts.get(StakeholderKind.organisation, 0),
+        people=counts.get(StakeholderKind.person, 0),
     )

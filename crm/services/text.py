@@ -17,7 +17,7 @@ def has_han(text: str | None) -> bool:
     return bool(text and _HAN.search(text))
 
 
-@lru_cache(maxsize=8192)  # pure; imports and reindexing see the same names again and again
+@lru_cache(maxsize=65536)  # pure; imports and reindexing see the same names again and again
 def pinyin(text: str | None) -> tuple[str | None, str | None]:
     """Toneless pinyin syllables and their initials: "华为技术" → ("hua wei ji shu", "hwjs").
 

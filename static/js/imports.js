@@ -1,10 +1,11 @@
 // Progress for imports. Both forms also work as plain posts when this file does not load.
 //
 // Upload: the file goes up with XMLHttpRequest, whose upload events drive the bar; the server
-// answers JSON ({redirect} or {error}) because this script asks for it.
-// Import: the form is posted with fetch asking for application/x-ndjson; the server streams
-// {"done": n, "total": t} lines while it writes (one transaction) and ends with
-// {"redirect": url} once it has committed, or {"error": message} after rolling back.
+// answers JSON ({redirect} or {error}) because this script asks for it. The page it leads to
+// shows the preview, or for a large file the progress of its check in the background worker
+// (static/js/jobs.js) and then the preview.
+// Import: a plain post; the import runs in the background worker and its page shows the
+// progress (static/js/jobs.js).
 (() => {
   "use strict";
 
@@ -66,64 +67,14 @@
     });
   }
 
+  // Import: a plain post that queues the import in the background worker; the import's page
+  // then shows its progress (static/js/jobs.js). A second click must not post it twice.
   const commit = document.getElementById("commit-form");
-  if (commit && window.fetch && window.TextDecoder && window.ReadableStream) {
-    const bar = document.getElementById("commit-progress");
-    const status = document.getElementById("commit-status");
-    commit.addEventListener("submit", async (event) => {
-      // Only the Import button streams; "Save my choices" and the pager post normally.
+  if (commit) {
+    commit.addEventListener("submit", (event) => {
       const submitter = event.submitter;
-      if (submitter && submitter.getAttribute("formaction")) return;
-      event.preventDefault();
-      const buttons = commit.querySelectorAll("button");
-      buttons.forEach((b) => { b.disabled = true; });
-      status.classList.remove("text-danger");
-      status.textContent = commit.dataset.saving;
-      setBar(bar, 0);
-      const fail = (message) => {
-        bar.hidden = true;
-        buttons.forEach((b) => { b.disabled = false; });
-        status.textContent = message || commit.dataset.failed;
-        status.classList.add("text-danger");
-      };
-      let response;
-      try {
-        response = await fetch(commit.action, {
-          method: "POST",
-          body: new FormData(commit),
-          headers: { Accept: "application/x-ndjson" },
-          credentials: "same-origin",
-        });
-      } catch (_err) {
-        fail();
-        return;
-      }
-      const reader = response.body.getReader();
-      const decoder = new TextDecoder();
-      let buffer = "";
-      const handle = (line) => {
-        if (!line.trim()) return false;
-        let message;
-        try { message = JSON.parse(line); } catch (_err) { return false; }
-        if (message.error) { fail(message.error); return true; }
-        if (message.redirect) { setBar(bar, 1); window.location.assign(message.redirect); return true; }
-        if (message.total) {
-          setBar(bar, message.done / message.total);
-          status.textContent = `${message.done} / ${message.total}`;
-        }
-        return false;
-      };
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffer += decoder.decode(value, { stream: true });
-        const lines = buffer.split("\n");
-        buffer = lines.pop();
-        for (const line of lines) {
-          if (handle(line)) return;
-        }
-      }
-      if (!handle(buffer)) fail();
+      if (!submitter || submitter.getAttribute("formaction")) return; // the pager, "Save"
+      window.setTimeout(() => { submitter.disabled = true; }, 0); // after the form is sent
     });
   }
 })();

@@ -113,9 +113,12 @@ def test_stray_whitespace_is_trimmed_and_empty_rows_are_skipped():
 def test_a_csv_cell_starting_with_equals_is_text_and_exports_escape_it():
     table = _read(csv_bytes([["Name", "Notes"], ["Li Na", '=HYPERLINK("http://x")']]))
     assert table.rows[0].cells[1] == '=HYPERLINK("http://x")'
-    for dangerous in ("=1+2", "+86 138", "-5", "@SUM(A1)", "\t=x"):
+    for dangerous in ("=1+2", "+A1", "-5+cmd|' /C calc'!A0", "@SUM(A1)", "\t=x"):
         assert exports.safe_cell(dangerous) == "'" + dangerous
-    assert exports.safe_cell("王芳") == "王芳" and exports.safe_cell(3) == 3
+    # Phone numbers and signed numbers are not formulas: exported as they are.
+    for plain in ("+86 138 0013 8000", "-5", "王芳"):
+        assert exports.safe_cell(plain) == plain
+    assert exports.safe_cell(3) == 3
 
 
 def test_xlsx_rows_dates_and_numbers_are_read(tmp_path):

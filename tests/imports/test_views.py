@@ -1,15 +1,14 @@
-"""The import pages: upload, preview and mapping, choices, commit with progress, report."""
+"""The import pages: upload, preview and mapping, choices, commit as a job, report."""
 
 from __future__ import annotations
-
-import json
 
 import pytest
 import sqlalchemy as sa
 
 from crm.access import Role
 from crm.extensions import db
-from crm.models import ImportBatch, ImportStatus, Organisation, Person
+from crm.models import ImportBatch, ImportStatus, Job, JobKind, JobStatus, Organisation, Person
+from crm.services import imports
 from tests.imports.conftest import batch_id_of, counts, csv_bytes, latest_batch, upload, xlsx_bytes
 
 GBK_SHEET = [
@@ -241,31 +240,32 @@ def test_the_preview_pages_through_large_files_keeping_choices(client, in_app):
         assert counts()["people"] == 249
 
 
-def test_the_commit_streams_progress_lines_then_the_report_address(client, in_app):
+def test_the_commit_runs_the_import_as_a_job_and_keeps_its_result(client, in_app):
+    """The import runs as a background job (inline in the tests: JOB_QUEUE_IMMEDIATE), which
+    records its progress and result for the page that polls it (tests/jobs has the worker)."""
     rows = [["姓名"]] + [[f"人员{n}"] for n in range(300)]
     batch_id = batch_id_of(upload(client, csv_bytes(rows)))
-    response = client.post(
-        f"/imports/{batch_id}/commit",
-        data={"on_duplicate": "skip"},
-        headers={"Accept": "application/x-ndjson"},
-    )
-    assert response.status_code == 200 and response.mimetype == "application/x-ndjson"
-    lines = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
-    assert lines[0] == {"done": 0, "total": 300}
-    assert lines[-2] == {"done": 300, "total": 300}
-    assert lines[-1] == {"redirect": f"/imports/{batch_id}/report"}
-    assert len(lines) > 50
+    response = client.post(f"/imports/{batch_id}/commit", data={"on_duplicate": "skip"})
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/imports/{batch_id}/report"
     with in_app():
         assert counts()["people"] == 300
         assert db.session.get(ImportBatch, batch_id).status == ImportStatus.committed
+        job = db.session.scalars(sa.select(Job).order_by(Job.id.desc())).first()
+        assert (job.kind, job.status) == (JobKind.import_, JobStatus.done)
+        assert (job.progress_done, job.progress_total) == (300, 300)
+        assert job.result == {"batch_id": batch_id, "created": 300, "updated": 0, "skipped": 0}
+    status = client.get(f"/jobs/{job.id}.json").get_json()
+    assert status["status"] == "done" and status["percent"] == 100
+    assert status["redirect"] == f"/imports/{batch_id}/report"
 
 
-def test_a_streamed_commit_that_fails_says_so_and_writes_nothing(client, in_app, monkeypatch):
-    from crm.services import errors, stakeholders
+def test_an_import_that_fails_while_writing_says_so_and_writes_nothing(client, in_app, monkeypatch):
+    from crm.services import errors
 
     rows = [["姓名"]] + [[f"人员{n}"] for n in range(5)]
     batch_id = batch_id_of(upload(client, csv_bytes(rows)))
-    real = stakeholders.insert
+    real = imports.Writer.create  # each new record of a row
     calls = {"n": 0}
 
     def failing(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -274,29 +274,35 @@ def test_a_streamed_commit_that_fails_says_so_and_writes_nothing(client, in_app,
             raise errors.InvalidInput("Simulated failure.")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(stakeholders, "insert", failing)
-    response = client.post(
-        f"/imports/{batch_id}/commit",
-        data={"on_duplicate": "skip"},
-        headers={"Accept": "application/x-ndjson"},
-    )
-    last = json.loads(response.get_data(as_text=True).splitlines()[-1])
-    assert last == {"error": "Row 5: Simulated failure. Nothing was imported."}
+    monkeypatch.setattr(imports.Writer, "create", failing)
+    response = client.post(f"/imports/{batch_id}/commit", data={"on_duplicate": "skip"})
+    message = "Row 5: Simulated failure. Nothing was imported."
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
     with in_app():
         assert counts()["people"] == 0
         assert db.session.get(ImportBatch, batch_id).status == ImportStatus.staged
+        job = db.session.scalars(sa.select(Job).order_by(Job.id.desc())).first()
+        assert job.status == JobStatus.failed and job.error == message
+    # The import's page says why until the choices change; then it can be imported.
+    assert message in _preview(client, batch_id)
+    client.post(f"/imports/{batch_id}/choices", data={"on_duplicate": "create"})
+    assert message not in _preview(client, batch_id)
+    monkeypatch.setattr(imports.Writer, "create", real)
+    done = client.post(f"/imports/{batch_id}/commit", data={"on_duplicate": "skip"})
+    assert done.status_code == 303
+    with in_app():
+        assert counts()["people"] == 5
 
 
-def test_a_streamed_commit_refused_before_writing_answers_an_error_line(client):
+def test_choices_the_import_refuses_queue_nothing(client, in_app):
     batch_id = batch_id_of(upload(client, csv_bytes(GBK_SHEET)))
     response = client.post(
-        f"/imports/{batch_id}/commit",
-        data={"on_duplicate": "skip"},
-        headers={"Accept": "application/x-ndjson"},
+        f"/imports/{batch_id}/commit", data={"on_duplicate": "skip", "row-99": "skip"}
     )
-    # The stream has begun when the check runs: the refusal is its only line.
-    (line,) = response.get_data(as_text=True).splitlines()
-    assert "1 row has errors" in json.loads(line)["error"]
+    assert response.status_code == 422
+    assert "There is no row 99 in this file." in response.get_data(as_text=True)
+    with in_app():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Job)) == 0
 
 
 def test_an_upload_can_be_discarded(client, in_app):
@@ -372,21 +378,3 @@ def test_a_csrf_token_is_required_to_upload(app, coordinator, database_url):
     response = upload(visitor, csv_bytes(GBK_SHEET))
     assert response.status_code == 400
     assert "The form has expired" in response.get_data(as_text=True)
-
-
-def test_a_browser_that_goes_away_mid_import_leaves_nothing_written(client, in_app):
-    rows = [["姓名"]] + [[f"人员{n}"] for n in range(300)]
-    batch_id = batch_id_of(upload(client, csv_bytes(rows)))
-    response = client.post(
-        f"/imports/{batch_id}/commit",
-        data={"on_duplicate": "skip"},
-        headers={"Accept": "application/x-ndjson"},
-        buffered=False,
-    )
-    chunks = iter(response.response)
-    lines = [json.loads(next(chunks)) for _n in range(5)]
-    assert lines[0] == {"done": 0, "total": 300} and lines[-1]["done"] > 0
-    response.close()  # the connection dropped
-    with in_app():
-        assert counts()["people"] == 0
-        assert db.session.get(ImportBatch, batch_id).status == ImportStatus.staged

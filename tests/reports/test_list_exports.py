@@ -118,17 +118,22 @@ def test_formulas_are_neutralised_in_csv_and_xlsx(login_as, organisations):
     client = login_as(Role.viewer)
     rows = csv_rows(client.get("/organisations?format=csv&sort=name").data)
     assert rows[1][0] == '\'=HYPERLINK("http://evil","click")'
+    # An XLSX text cell is never a formula: the text is kept as it is, without a quote.
     book = workbook(client.get("/organisations?format=xlsx&sort=name").data)
     cell = book.active["A2"]
-    assert cell.value == '\'=HYPERLINK("http://evil","click")' and cell.data_type == "s"
+    assert cell.value == '=HYPERLINK("http://evil","click")' and cell.data_type == "s"
 
 
-@pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"])
+@pytest.mark.parametrize(
+    "text", ["=1+1", "+A1", "-1+cmd|' /C calc'!A0", "+SUM(A1)", "@SUM(A1)", "\t=1", "\r=1"]
+)
 def test_every_formula_start_is_neutralised(text):
     (line,) = list(exports.csv_lines([exports.Column("x")], [text]))[1:]
     assert line.startswith("'") or line.startswith("\"'")
     assert exports.text_of(text).startswith("'")
     assert exports.text_of("plain") == "plain" and exports.text_of(-1) == "-1"
+    # Signed numbers and phone numbers are no formulas: they are written as they are.
+    assert exports.text_of("-1") == "-1" and exports.text_of("+86 138 0013 8000")[0] == "+"
 
 
 def test_the_xlsx_has_a_bold_frozen_header_real_numbers_dates_and_widths(login_as, organisations):
@@ -245,7 +250,7 @@ def test_managers_export_confidential_content_they_may_read(login_as, confidenti
     rows = sheet_rows(book.active)
     header = rows[0]
     assert rows[1][header.index("Summary")] == "Names of the workers who complained"
-    assert rows[1][header.index("Outcome")] == "'=cmd|' /C calc'!A0"
+    assert rows[1][header.index("Outcome")] == "=cmd|' /C calc'!A0"  # text, never a formula
     assert rows[1][0].isoformat() == "2026-03-04T10:00:00"  # local time, a real datetime
 
 

@@ -23,7 +23,18 @@ from crm.blueprints.common import attach_error, list_args, save_edit
 from crm.blueprints.history import history_names
 from crm.blueprints.reports import downloads
 from crm.forms import BaseForm, id_choices
-from crm.models import Activity, ActivityStatus, ActivityType, ImportKind, Sector, Topic, label
+from crm.models import (
+    Activity,
+    ActivityStatus,
+    ActivityType,
+    AgreementStatus,
+    Gender,
+    ImportKind,
+    ParticipationRole,
+    ParticipationStatus,
+    Sector,
+    Topic,
+)
 from crm.services import (
     accounts,
     activities,
@@ -195,12 +206,10 @@ def export_participants(activity_id: int):
     """The participants of an activity as CSV or Excel (`?format=`; CSV when not given)."""
     activity = activities.get(activity_id)
     fmt = downloads.requested_format() or "csv"
+    audit = downloads.check_personal("participants", {"activity": activity.id, "format": fmt})
     listed = activities.participants(activity)
-    downloads.check_personal(
-        "participants", len(listed), fmt, {"activity": activity.id, "format": fmt}
-    )
     sheet = exports.Sheet(_("Participants"), _participant_columns(), listed)
-    return downloads.send(fmt, f"participants-{activity.id}", [sheet])
+    return downloads.send(fmt, f"participants-{activity.id}", [sheet], audit=audit)
 
 
 @bp.route("/<int:activity_id>")
@@ -521,20 +530,23 @@ def default_topics():
 def _activity_columns() -> list[exports.Column]:
     """The activity list as a file: what the page shows, dates, MoU terms, headcounts."""
     Col = exports.Column
+    # Labels translated once per file, not once per row.
+    kind, status = exports.labels(ActivityType), exports.labels(ActivityStatus)
+    sector, agreement = exports.labels(Sector), exports.labels(AgreementStatus)
     return [
         Col(_("Start"), lambda a: a.start_on, "date"),
         Col(_("End"), lambda a: a.end_on, "date"),
-        Col(_("Type"), lambda a: label(a.type), width=14),
+        Col(_("Type"), lambda a: kind(a.type), width=14),
         Col(_("Title"), lambda a: a.title, width=40),
         Col(_("Chinese title"), lambda a: a.title_zh, width=30),
-        Col(_("Status"), lambda a: label(a.status), width=12),
+        Col(_("Status"), lambda a: status(a.status), width=12),
         Col(_("City"), lambda a: a.city, width=14),
-        Col(_("Sector"), lambda a: label(a.sector), width=20),
+        Col(_("Sector"), lambda a: sector(a.sector), width=20),
         Col(_("Topics"), lambda a: ", ".join(topic_name(t) for t in a.topics), width=40),
         Col(_("Lead"), lambda a: a.lead.name if a.lead else None, width=20),
         Col(_("Signed on"), lambda a: a.signed_on, "date"),
         Col(_("Expires on"), lambda a: a.expires_on, "date"),
-        Col(_("Agreement status"), lambda a: label(a.agreement_status), width=14),
+        Col(_("Agreement status"), lambda a: agreement(a.agreement_status), width=14),
         Col(_("Unnamed women"), lambda a: a.unnamed_women, "int"),
         Col(_("Unnamed men"), lambda a: a.unnamed_men, "int"),
         Col(_("Unnamed, sex not recorded"), lambda a: a.unnamed_unspecified, "int"),
@@ -544,10 +556,12 @@ def _activity_columns() -> list[exports.Column]:
 def _participant_columns() -> list[exports.Column]:
     """An activity's participants as a file (personal data: coordinators and up)."""
     Col = exports.Column
+    gender = exports.labels(Gender)
+    status, role = exports.labels(ParticipationStatus), exports.labels(ParticipationRole)
     return [
         Col(_("Name"), lambda p: p.person.display_name, width=28),
         Col(_("Chinese name"), lambda p: p.person.chinese_name, width=16),
-        Col(_("Gender"), lambda p: label(p.person.gender), width=12),
+        Col(_("Gender"), lambda p: gender(p.person.gender), width=12),
         Col(
             _("Organisation at the time"),
             lambda p: p.organisation.display_name if p.organisation else None,
@@ -556,6 +570,6 @@ def _participant_columns() -> list[exports.Column]:
         Col(_("Job title"), lambda p: p.person.job_title, width=24),
         Col(_("Email"), lambda p: exports.contact_detail(p.person, p.person.email), width=30),
         Col(_("Phone"), lambda p: exports.contact_detail(p.person, p.person.phone), width=18),
-        Col(_("Status"), lambda p: label(p.status), width=12),
-        Col(_("Role"), lambda p: label(p.role), width=12),
+        Col(_("Status"), lambda p: status(p.status), width=12),
+        Col(_("Role"), lambda p: role(p.role), width=12),
     ]

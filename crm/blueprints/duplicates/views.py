@@ -18,15 +18,35 @@ def detail_url(stakeholder: Stakeholder) -> str:
     return url_for("organisations.detail", organisation_id=stakeholder.id)
 
 
+# Pairs per page: the page reads these off an index, whatever the size of the database.
+PER_PAGE = 50
+
+
+def _after(text: str | None) -> duplicates.Cursor | None:
+    """The cursor of a "next page" link ("rank-first-second"); None for anything else, which
+    shows the first page."""
+    parts = (text or "").split("-")
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() and len(p) <= 18 for p in parts):
+        return None
+    rank, first, second = (int(p) for p in parts)
+    return rank, first, second
+
+
 @bp.route("")
 @permission_required(Permission.MERGE)
 def index():
     kind = "person" if request.args.get("kind") == "person" else "organisation"
-    pairs = duplicates.likely_pairs(kind)
+    after = _after(request.args.get("after"))
+    page = duplicates.likely_pairs(kind, after=after, limit=PER_PAGE)
+    next_url = None
+    if page.next_after is not None:
+        next_url = url_for(".index", kind=kind, after="-".join(map(str, page.next_after)))
     return render_template(
         "duplicates/index.html",
         kind=kind,
-        pairs=pairs,
+        pairs=page.pairs,
+        next_url=next_url,
+        first_url=url_for(".index", kind=kind) if after is not None else None,
         detail_url=detail_url,
     )
 

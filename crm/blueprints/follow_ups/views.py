@@ -12,10 +12,13 @@ from crm.blueprints.follow_ups.forms import CompleteForm, FollowUpForm, Reassign
 from crm.blueprints.reports import downloads
 from crm.extensions import db
 from crm.forms import id_choices
-from crm.models import Activity, FollowUpStatus, label
+from crm.models import Activity, FollowUp, FollowUpStatus, Priority
 from crm.services import clock, follow_ups, mail, stakeholders
 from crm.services.errors import ServiceError
 from crm.services.reporting import exports
+
+# Follow-ups shown per group on My follow-ups before "show all".
+MINE_PER_GROUP = 20
 
 
 def mail_settings() -> mail.Settings:
@@ -52,10 +55,10 @@ def index():
     )
     fmt = downloads.requested_format()
     if fmt:
-        stmt = follow_ups.listing(criteria, today=clock.today())
-        downloads.check_personal("follow-ups", stmt, fmt, request.args.to_dict())
-        sheet = exports.Sheet(_("Follow-ups"), _export_columns(), exports.iterate(stmt))
-        return downloads.send(fmt, "follow-ups", [sheet])
+        audit = downloads.check_personal("follow-ups", request.args.to_dict())
+        listing = follow_ups.listing(criteria, today=clock.today())
+        sheet = exports.query_sheet(_("Follow-ups"), listing, _export_fields())
+        return downloads.send(fmt, "follow-ups", [sheet], audit=audit)
     page = follow_ups.search(
         criteria, today=clock.today(), page=args.page(), per_page=args.per_page()
     )
@@ -70,9 +73,22 @@ def index():
 
 @bp.route("/mine")
 def mine():
+    """Open follow-ups by due date: the first of each group, or one whole group paged."""
     day = clock.today()
+    args = list_args()
+    group = args.choice("group", follow_ups.Due)
+    if group:
+        requested = request.args.get("page", 1, type=int) or 1
+        page = follow_ups.due_page(
+            current_user, follow_ups.Due(group), today=day, page=requested, per_page=args.per_page()
+        )
+        return render_template(
+            "follow_ups/mine.html", group=group, page=page, requested=requested, today=day
+        )
     return render_template(
-        "follow_ups/mine.html", agenda=follow_ups.agenda(current_user, today=day), today=day
+        "follow_ups/mine.html",
+        agenda=follow_ups.agenda(current_user, today=day, per_group=MINE_PER_GROUP),
+        today=day,
     )
 
 
@@ -225,20 +241,21 @@ def reassign(follow_up_id: int):
     return redirect(_back(follow_up_id))
 
 
-def _export_columns() -> list[exports.Column]:
-    """The follow-up list as a file (it names people: coordinators and up, recorded)."""
-    Col = exports.Column
+def _export_fields() -> list[exports.Field]:
+    """The follow-up list as a file (it names people: coordinators and up, recorded), read
+    as one row of values per follow-up."""
+    Field = exports.Field
     return [
-        Col(_("Title"), lambda f: f.title, width=40),
-        Col(_("Status"), lambda f: label(f.status), width=12),
-        Col(_("Priority"), lambda f: label(f.priority), width=10),
-        Col(_("Due on"), lambda f: f.due_on, "date"),
-        Col(_("Assignee"), lambda f: f.assignee.name, width=20),
-        Col(_("Stakeholder"), lambda f: f.stakeholder.display_name if f.stakeholder else None),
-        Col(_("Activity"), lambda f: f.activity.title if f.activity else None, width=30),
-        Col(_("Details"), lambda f: f.details, width=50),
-        Col(_("Created"), lambda f: f.created_at, "datetime"),
-        Col(_("Created by"), lambda f: f.creator.name if f.creator else None, width=20),
-        Col(_("Completed"), lambda f: f.completed_at, "datetime"),
-        Col(_("Completion note"), lambda f: f.completion_note, width=40),
+        Field(_("Title"), FollowUp.title, width=40),
+        Field(_("Status"), FollowUp.status, width=12, shown=exports.labels(FollowUpStatus)),
+        Field(_("Priority"), FollowUp.priority, width=10, shown=exports.labels(Priority)),
+        Field(_("Due on"), FollowUp.due_on, "date"),
+        Field(_("Assignee"), exports.user_name(FollowUp.assignee_id), width=20),
+        Field(_("Stakeholder"), exports.stakeholder_name(FollowUp.stakeholder_id)),
+        Field(_("Activity"), exports.activity_title(FollowUp.activity_id), width=30),
+        Field(_("Details"), FollowUp.details, width=50),
+        Field(_("Created"), FollowUp.created_at, "datetime"),
+        Field(_("Created by"), exports.user_name(FollowUp.created_by_id), width=20),
+        Field(_("Completed"), FollowUp.completed_at, "datetime"),
+        Field(_("Completion note"), FollowUp.completion_note, width=40),
     ]

@@ -1,41 +1,44 @@
 """Imports: upload a file, review its mapping and rows, import them, read the report.
 
 The upload and the import both work as plain form posts. With JavaScript
-(static/js/imports.js) the upload shows its progress, and the import asks for
-`application/x-ndjson`: the response then streams one JSON line per step of the write
-({"done": n, "total": t}) and a last line with the report's address, or with the error. The
-write is one database transaction whichever way it is asked for (see
-crm.services.imports.commit_steps); the lines only report how far it has got.
+(static/js/imports.js) the upload shows its progress. The upload's request only reads the
+file and keeps its table; checking its rows (validating and matching every one) runs in the
+background worker when the file is large (crm.jobs.stage_upload: more than
+CHECK_INLINE_ROWS rows), and so does checking them again under a new mapping. The import
+itself always runs in the worker, never in the request: the commit saves the user's choices,
+queues a job and sends the browser back to the import's page. That page follows the batch's
+job while one runs (static/js/jobs.js polls /jobs/<id>.json; without JavaScript the page
+reloads itself): the check, then the preview; the import, then the report; the preview with
+the reason when a job failed. The write is still one database transaction (see
+crm.services.imports.commit_steps). When jobs run inline (JOB_QUEUE_IMMEDIATE, the tests)
+the upload and the commit answer with the outcome at once, as they did before the worker
+existed: the preview, the report, or the preview with the error.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from flask import (
-    Response,
     current_app,
     flash,
     jsonify,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from crm import jobs as queue
 from crm.access import Permission, permission_required
 from crm.blueprints.imports import bp
 from crm.blueprints.imports.forms import ChoicesForm, MappingForm, UploadForm
-from crm.extensions import db
-from crm.models import DuplicateAction, ImportBatch, ImportKind, ImportStatus, User
+from crm.models import DuplicateAction, ImportBatch, ImportKind, ImportStatus, Job, JobStatus, User
 from crm.services import imports
 from crm.services.errors import ServiceError
 
@@ -66,7 +69,7 @@ def index():
             table = imports.read_upload(
                 upload.read(), upload.filename or "", kind=form.kind.data, limits=_limits()
             )
-            batch = imports.stage(
+            batch = queue.stage_upload(
                 table, kind=form.kind.data, filename=upload.filename or "", actor=_actor()
             )
         except ServiceError as err:
@@ -170,25 +173,55 @@ def _render_preview(
 @bp.route("/<int:batch_id>")
 @permission_required(Permission.IMPORT)
 def preview(batch_id: int):
+    """The import's page: the preview, the progress while the import runs, then the report."""
     batch = imports.get_batch(batch_id, actor=_actor())
     if batch.status == ImportStatus.committed:
         return redirect(url_for(".report", batch_id=batch.id))
-    return _render_preview(batch)
+    job = queue.import_job(batch)
+    if job is not None and job.is_active:
+        return _render_progress(batch, job)
+    return _render_preview(batch, errors=_failure_of(batch, job))
+
+
+def _render_progress(batch: ImportBatch, job: Job):
+    state = queue.state_of(job)
+    return render_template(
+        "imports/progress.html",
+        batch=batch,
+        state=state,
+        checking=queue.step_of(job) == queue.CHECK,
+        message=queue.describe(state),
+        activity=imports.activity_of(batch),
+    )
+
+
+def _failure_of(batch: ImportBatch, job: Job | None) -> list[str]:
+    """The reason the last job of the batch failed (its check or its import), until the user
+    changes their choices or the mapping."""
+    if job is None or job.status != JobStatus.failed or job.finished_at is None:
+        return []
+    if batch.updated_at > job.finished_at:
+        return []
+    if queue.step_of(job) == queue.CHECK:
+        return [job.error or _("The rows of this file could not be checked.")]
+    return [job.error or _("The import failed. Nothing was imported.")]
 
 
 @bp.route("/<int:batch_id>/mapping", methods=["POST"])
 @permission_required(Permission.IMPORT)
 def remap(batch_id: int):
     batch = imports.get_batch(batch_id, actor=_actor())
+    queue.require_no_import(batch)
     form = MappingForm()
     if not form.validate_on_submit():
         return _render_preview(batch, errors=_messages(form), status=400)
     mapping = [request.form.get(f"column-{i}", "") for i in range(len(batch.headers))]
     try:
-        imports.remap(batch, mapping, actor=_actor())
+        queue.remap(batch, mapping, actor=_actor())
     except ServiceError as err:
         return _render_preview(batch, errors=[str(err)], status=err.status_code)
-    flash(_("The rows were checked again with the new mapping."), "success")
+    if imports.is_checked(batch):  # checked here, or by a job that ran inline
+        flash(_("The rows were checked again with the new mapping."), "success")
     return redirect(url_for(".preview", batch_id=batch.id))
 
 
@@ -213,6 +246,7 @@ def _messages(form: Any) -> list[str]:
 def choose(batch_id: int):
     """Save the choices of this page, then show the page asked for (the pager posts here)."""
     batch = imports.get_batch(batch_id, actor=_actor())
+    queue.require_no_import(batch)
     form = ChoicesForm()
     choices = _row_choices()
     if not form.validate_on_submit():
@@ -245,76 +279,42 @@ def _on_duplicate(form: ChoicesForm) -> str | None:
     return form.on_duplicate.data if "on_duplicate" in request.form else None
 
 
-def _wants_stream() -> bool:
-    return "application/x-ndjson" in request.headers.get("Accept", "")
-
-
-def _line(**values: Any) -> str:
-    return json.dumps(values, ensure_ascii=False) + "\n"
-
-
-def _stream(
-    batch_id: int, actor_id: int, form: ChoicesForm, choices: dict[int, str], report_url: str
-) -> Iterator[str]:
-    """The import as NDJSON lines. It runs after the view has returned, when Flask has
-    already closed the view's database session, so it loads the batch and the user again."""
-    steps = None
-    try:
-        actor = db.session.get_one(User, actor_id)  # users are never deleted
-        steps = imports.commit_steps(
-            imports.get_batch(batch_id, actor=actor),
-            actor=actor,
-            decisions=choices,
-            on_duplicate=_on_duplicate(form),
-            skip_invalid=form.skip_invalid.data,
-        )
-        for step in steps:
-            if isinstance(step, imports.Progress):
-                yield _line(done=step.done, total=step.total)
-            else:
-                yield _line(redirect=report_url)
-    except ServiceError as err:
-        yield _line(error=str(err))
-    finally:
-        if steps is not None:
-            steps.close()  # a client that went away: the import rolls back now
-
-
 @bp.route("/<int:batch_id>/commit", methods=["POST"])
 @permission_required(Permission.IMPORT)
 def commit(batch_id: int):
+    """Queue the import; the import's page then follows it (see the module docstring)."""
     batch = imports.get_batch(batch_id, actor=_actor())
     form = ChoicesForm()
     choices = _row_choices()
-    if _wants_stream():
-        if not form.validate_on_submit():
-            body = _line(error=" ".join(_messages(form)))
-            return Response(body, 400, mimetype="application/x-ndjson")
-        report_url = url_for(".report", batch_id=batch.id)
-        return Response(
-            stream_with_context(_stream(batch.id, current_user.id, form, choices, report_url)),
-            mimetype="application/x-ndjson",
-            # Proxies (nginx) must pass each line on as it comes.
-            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-        )
     if not form.validate_on_submit():
         return _render_preview(
             batch, errors=_messages(form), choices=choices, choices_form=form, status=400
         )
     try:
-        imports.commit(
+        job = queue.start_import(
             batch,
             actor=_actor(),
             decisions=choices,
             on_duplicate=_on_duplicate(form),
-            skip_invalid=form.skip_invalid.data,
+            skip_invalid=bool(form.skip_invalid.data),
         )
     except ServiceError as err:
         return _render_preview(
             batch, errors=[str(err)], choices=choices, choices_form=form, status=err.status_code
         )
-    flash(_("The file was imported."), "success")
-    return redirect(url_for(".report", batch_id=batch.id), code=303)
+    if job.status == JobStatus.done:  # it ran inline (JOB_QUEUE_IMMEDIATE)
+        flash(_("The file was imported."), "success")
+        return redirect(url_for(".report", batch_id=batch.id), code=303)
+    if job.status == JobStatus.failed:
+        status = int((job.result or {}).get("status", 422))
+        return _render_preview(
+            batch,
+            errors=[job.error or _("The import failed. Nothing was imported.")],
+            choices=choices,
+            choices_form=form,
+            status=status if 400 <= status < 600 else 422,
+        )
+    return redirect(url_for(".preview", batch_id=batch.id), code=303)
 
 
 @bp.route("/<int:batch_id>/report")
@@ -337,6 +337,7 @@ def report(batch_id: int):
 @permission_required(Permission.IMPORT)
 def discard(batch_id: int):
     batch = imports.get_batch(batch_id, actor=_actor())
+    queue.require_no_import(batch)
     imports.discard(batch, actor=_actor())
     flash(_("The upload “%(name)s” was discarded.", name=batch.filename), "success")
     return redirect(url_for(".index"))

@@ -12,7 +12,16 @@ from crm.blueprints.interactions.forms import InteractionForm
 from crm.blueprints.reports import downloads
 from crm.extensions import db
 from crm.forms import id_choices
-from crm.models import Activity, Channel, Interaction, OrgType, Sector, StakeholderKind, User, label
+from crm.models import (
+    Activity,
+    Channel,
+    Direction,
+    Interaction,
+    OrgType,
+    Sector,
+    StakeholderKind,
+    User,
+)
 from crm.services import accounts, clock, follow_ups, interactions, mail, stakeholders
 from crm.services.errors import PermissionDenied, ServiceError
 from crm.services.reporting import exports
@@ -72,12 +81,11 @@ def index():
     )
     fmt = downloads.requested_format()
     if fmt:
-        downloads.check_personal(
-            "interactions", interactions.filtered(criteria), fmt, request.args.to_dict()
-        )
+        audit = downloads.check_personal("interactions", request.args.to_dict())
         rows = exports.iterate(interactions.listing(criteria))
         sheet = exports.Sheet(_("Interactions"), _export_columns(current_user), rows)
-        return downloads.send(fmt, "interactions", [sheet])
+        period = (criteria.start, criteria.end) if criteria.start and criteria.end else None
+        return downloads.send(fmt, "interactions", [sheet], period=period, audit=audit)
     page = interactions.list_interactions(criteria, page=args.page(), per_page=args.per_page())
     return render_template(
         "interactions/index.html",
@@ -199,15 +207,14 @@ def _export_columns(user: User) -> list[exports.Column]:
     def seen(i: Interaction, value: str | None) -> str | None:
         return value if interactions.can_see_details(i, viewer) else None
 
+    # Labels translated once per file, not once per row.
+    channel, direction = exports.labels(Channel), exports.labels(Direction)
+    hidden = _("Confidential interaction")
     return [
         Col(_("When"), lambda i: i.occurred_at, "datetime"),
-        Col(_("Channel"), lambda i: label(i.channel), width=12),
-        Col(_("Direction"), lambda i: label(i.direction), width=10),
-        Col(
-            _("Subject"),
-            lambda i: i.subject if seen(i, i.subject) else _("Confidential interaction"),
-            width=40,
-        ),
+        Col(_("Channel"), lambda i: channel(i.channel), width=12),
+        Col(_("Direction"), lambda i: direction(i.direction), width=10),
+        Col(_("Subject"), lambda i: i.subject if seen(i, i.subject) else hidden, width=40),
         Col(_("With"), lambda i: ", ".join(s.display_name for s in i.stakeholders), width=40),
         Col(_("Staff present"), lambda i: ", ".join(u.name for u in i.staff), width=24),
         Col(_("Activity"), lambda i: i.activity.title if i.activity else None, width=30),

@@ -16,7 +16,15 @@ from crm.blueprints.stakeholders.helpers import (
     relationship_form,
 )
 from crm.forms import id_choices
-from crm.models import EngagementLevel, Organisation, OrgType, Sector, label
+from crm.models import (
+    EngagementLevel,
+    Organisation,
+    OrgType,
+    Ownership,
+    Sector,
+    SizeBand,
+    SupplyChainRole,
+)
 from crm.services import (
     accounts,
     activities,
@@ -56,10 +64,12 @@ def index():
     )
     fmt = downloads.requested_format()
     if fmt:
-        rows = exports.iterate(stakeholders.organisations_listing(criteria))
-        sheet = exports.Sheet(_("Organisations"), _export_columns(), rows)
+        listing = stakeholders.organisations_listing(criteria)
+        sheet = exports.query_sheet(_("Organisations"), listing, _export_fields())
         return downloads.send(fmt, "organisations", [sheet])
-    page = stakeholders.list_organisations(criteria, page=args.page(), per_page=args.per_page())
+    # The page asked for, however large: past the end, the last page shows with a note.
+    requested = request.args.get("page", 1, type=int) or 1
+    page = stakeholders.list_organisations(criteria, page=requested, per_page=args.per_page())
     return render_template(
         "organisations/index.html",
         page=page,
@@ -68,7 +78,7 @@ def index():
         tags=stakeholders.tag_names(),
         owners=accounts.active_user_choices(),
         type_counts=stakeholders.organisation_type_counts(),
-        contacts=stakeholders.contacts_for([item.id for item in page.items]),
+        requested=requested,
         today=clock.today(),
     )
 
@@ -160,24 +170,35 @@ def delete(organisation_id: int):
     )
 
 
-def _export_columns() -> list[exports.Column]:
-    """The organisation list as a file: the columns of the page and the record's details."""
-    Col = exports.Column
+def _export_fields() -> list[exports.Field]:
+    """The organisation list as a file: the columns of the page and the record's details,
+    read as one row of values per organisation (labels translated once per file)."""
+    Field = exports.Field
     return [
-        Col(_("Name"), lambda o: o.display_name, width=40),
-        Col(_("Chinese name"), lambda o: o.chinese_name, width=30),
-        Col(_("Type"), lambda o: label(o.org_type), width=20),
-        Col(_("Sector"), lambda o: label(o.sector), width=20),
-        Col(_("Ownership"), lambda o: label(o.ownership), width=16),
-        Col(_("Size"), lambda o: label(o.size_band), width=16),
-        Col(_("Supply-chain role"), lambda o: label(o.supply_chain_role), width=18),
-        Col(_("Province"), lambda o: o.province, width=14),
-        Col(_("City"), lambda o: o.city, width=14),
-        Col(_("Website"), lambda o: o.website, width=30),
-        Col(_("Engagement level"), lambda o: label(o.engagement_level), width=14),
-        Col(_("Influence"), lambda o: o.influence, "int"),
-        Col(_("Interest"), lambda o: o.interest, "int"),
-        Col(_("Owner"), lambda o: o.owner.name if o.owner else None, width=20),
-        Col(_("Tags"), lambda o: ", ".join(t.name for t in o.tags), width=24),
-        Col(_("Updated"), lambda o: o.updated_at, "datetime"),
+        Field(_("Name"), Organisation.display_name, width=40),
+        Field(_("Chinese name"), Organisation.chinese_name, width=30),
+        Field(_("Type"), Organisation.org_type, width=20, shown=exports.labels(OrgType)),
+        Field(_("Sector"), Organisation.sector, width=20, shown=exports.labels(Sector)),
+        Field(_("Ownership"), Organisation.ownership, width=16, shown=exports.labels(Ownership)),
+        Field(_("Size"), Organisation.size_band, width=16, shown=exports.labels(SizeBand)),
+        Field(
+            _("Supply-chain role"),
+            Organisation.supply_chain_role,
+            width=18,
+            shown=exports.labels(SupplyChainRole),
+        ),
+        Field(_("Province"), Organisation.province, width=14),
+        Field(_("City"), Organisation.city, width=14),
+        Field(_("Website"), Organisation.website, width=30),
+        Field(
+            _("Engagement level"),
+            Organisation.engagement_level,
+            width=14,
+            shown=exports.labels(EngagementLevel),
+        ),
+        Field(_("Influence"), Organisation.influence, "int"),
+        Field(_("Interest"), Organisation.interest, "int"),
+        Field(_("Owner"), exports.owner_name(Organisation), width=20),
+        Field(_("Tags"), exports.tag_names(Organisation), width=24),
+        Field(_("Updated"), Organisation.updated_at, "datetime"),
     ]

@@ -26,7 +26,7 @@ from crm.blueprints.stakeholders.helpers import (
     relationship_form,
 )
 from crm.forms import id_choices
-from crm.models import EngagementLevel, Gender, Person, Sector, label
+from crm.models import Consent, EngagementLevel, Gender, Language, Person, Sector
 from crm.services import (
     accounts,
     activities,
@@ -64,13 +64,13 @@ def index():
     )
     fmt = downloads.requested_format()
     if fmt:
-        downloads.check_personal(
-            "people", stakeholders.people_query(criteria), fmt, request.args.to_dict()
-        )
-        rows = exports.iterate(stakeholders.people_listing(criteria))
-        sheet = exports.Sheet(_("People"), _export_columns(), rows)
-        return downloads.send(fmt, "people", [sheet])
-    page = stakeholders.list_people(criteria, page=args.page(), per_page=args.per_page())
+        audit = downloads.check_personal("people", request.args.to_dict())
+        listing = stakeholders.people_listing(criteria)
+        sheet = exports.query_sheet(_("People"), listing, _export_fields())
+        return downloads.send(fmt, "people", [sheet], audit=audit)
+    # The page asked for, however large: past the end, the last page shows with a note.
+    requested = request.args.get("page", 1, type=int) or 1
+    page = stakeholders.list_people(criteria, page=requested, per_page=args.per_page())
     return render_template(
         "people/index.html",
         page=page,
@@ -78,7 +78,7 @@ def index():
         organisation_label=stakeholders.display_name_of(criteria.organisation_id),
         tags=stakeholders.tag_names(),
         owners=accounts.active_user_choices(),
-        contacts=stakeholders.contacts_for([item.id for item in page.items]),
+        requested=requested,
         today=clock.today(),
     )
 
@@ -216,34 +216,37 @@ def export_vcards():
     return _download(body, _("people-%(day)s.vcf", day=day), f"people-{day}.vcf")
 
 
-def _employers(person: Person) -> str:
-    return ", ".join(
-        a.organisation.display_name
-        for a in person.affiliations
-        if a.end_on is None and a.deleted_at is None and a.organisation.deleted_at is None
-    )
-
-
-def _export_columns() -> list[exports.Column]:
-    """The people list as a file (personal data: coordinators and up, recorded)."""
-    Col = exports.Column
+def _export_fields() -> list[exports.Field]:
+    """The people list as a file (personal data: coordinators and up, recorded), read as one
+    row of values per person. Contact details are left out once consent is withdrawn."""
+    Field = exports.Field
     return [
-        Col(_("Name"), lambda p: p.display_name, width=28),
-        Col(_("Chinese name"), lambda p: p.chinese_name, width=16),
-        Col(_("Family name"), lambda p: p.family_name, width=16),
-        Col(_("Given name"), lambda p: p.given_name, width=16),
-        Col(_("Gender"), lambda p: label(p.gender), width=12),
-        Col(_("Job title"), lambda p: p.job_title, width=24),
-        Col(_("Organisation"), _employers, width=36),
-        Col(_("Email"), lambda p: exports.contact_detail(p, p.email), width=30),
-        Col(_("Phone"), lambda p: exports.contact_detail(p, p.phone), width=18),
-        Col(_("WeChat ID"), lambda p: exports.contact_detail(p, p.wechat_id), width=18),
-        Col(_("Preferred language"), lambda p: label(p.preferred_language), width=12),
-        Col(_("Consent"), lambda p: label(p.consent), width=12),
-        Col(_("Engagement level"), lambda p: label(p.engagement_level), width=14),
-        Col(_("Influence"), lambda p: p.influence, "int"),
-        Col(_("Interest"), lambda p: p.interest, "int"),
-        Col(_("Owner"), lambda p: p.owner.name if p.owner else None, width=20),
-        Col(_("Tags"), lambda p: ", ".join(t.name for t in p.tags), width=24),
-        Col(_("Updated"), lambda p: p.updated_at, "datetime"),
+        Field(_("Name"), Person.display_name, width=28),
+        Field(_("Chinese name"), Person.chinese_name, width=16),
+        Field(_("Family name"), Person.family_name, width=16),
+        Field(_("Given name"), Person.given_name, width=16),
+        Field(_("Gender"), Person.gender, width=12, shown=exports.labels(Gender)),
+        Field(_("Job title"), Person.job_title, width=24),
+        Field(_("Organisation"), exports.employer_names(), width=36),
+        Field(_("Email"), exports.contact_column(Person.email), width=30),
+        Field(_("Phone"), exports.contact_column(Person.phone), width=18),
+        Field(_("WeChat ID"), exports.contact_column(Person.wechat_id), width=18),
+        Field(
+            _("Preferred language"),
+            Person.preferred_language,
+            width=12,
+            shown=exports.labels(Language),
+        ),
+        Field(_("Consent"), Person.consent, width=12, shown=exports.labels(Consent)),
+        Field(
+            _("Engagement level"),
+            Person.engagement_level,
+            width=14,
+            shown=exports.labels(EngagementLevel),
+        ),
+        Field(_("Influence"), Person.influence, "int"),
+        Field(_("Interest"), Person.interest, "int"),
+        Field(_("Owner"), exports.owner_name(Person), width=20),
+        Field(_("Tags"), exports.tag_names(Person), width=24),
+        Field(_("Updated"), Person.updated_at, "datetime"),
     ]

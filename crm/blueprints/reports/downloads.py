@@ -3,15 +3,25 @@ crm.services.reporting.exports.
 
 A list view reads its filters as usual, then, when `?format=csv` or `?format=xlsx` is asked
 for, chooses its columns and calls `send`. Personal data goes through `check_personal` first,
-which answers 403 to viewers and members and records the export in the audit trail.
+which answers 403 to viewers and members and returns the `Audit` to hand to `send`: the
+export is recorded in the audit trail once its file has been produced, never before.
+
+What "produced" means: for a CSV, which streams, the moment the last line has been handed
+to the server (the generator's end); for a workbook, once it has been written in full, before
+its first byte is sent. An export that fails on the way (a query error, a bug) records
+nothing: the user has no file. A download the user breaks off is not recorded either: the
+log keeps a line of it, with the rows sent so far.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import dataclasses
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Response, abort, request, send_file, stream_with_context
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -20,6 +30,8 @@ from crm.access import Permission, can
 from crm.services import clock
 from crm.services.errors import ServiceError
 from crm.services.reporting import exports
+
+log = logging.getLogger(__name__)
 
 
 def requested_format() -> str | None:
@@ -35,43 +47,94 @@ def requested_format() -> str | None:
     return value
 
 
-def check_personal(
-    what: str,
-    rows: sa.Select[Any] | int,
-    fmt: str,
-    filters: Mapping[str, Any] | None = None,
-) -> None:
-    """403 unless the user may export personal data; then record the export (commits).
+@dataclass(frozen=True)
+class Audit:
+    """How an export of personal data is to be recorded once its file exists: what was
+    exported, the filters used, and the number of rows when the caller knows it better than
+    a count of the rows written (a workbook of several sheets)."""
 
-    `rows` is the query that selects the exported records (counted), or their number.
-    """
+    what: str
+    filters: Mapping[str, Any] = field(default_factory=dict)
+    rows: int | None = None
+
+
+def check_personal(
+    what: str, filters: Mapping[str, Any] | None = None, *, rows: int | None = None
+) -> Audit:
+    """403 unless the user may export personal data; the Audit to hand to `send`."""
     if not can(current_user, Permission.EXPORT_PERSONAL):
         abort(403)
+    return Audit(what, dict(filters or {}), rows)
+
+
+def _record(audit: Audit, fmt: str, written: int) -> None:
     exports.record(
         current_user._get_current_object(),
-        what=what,
-        rows=rows if isinstance(rows, int) else exports.count(rows),
+        what=audit.what,
+        rows=written if audit.rows is None else audit.rows,
         fmt=fmt,
-        filters=filters,
+        filters=audit.filters,
     )
 
 
-def send(fmt: str, base: str, sheets: Sequence[exports.Sheet]) -> Response:
-    """The download: CSV streams the first sheet line by line, XLSX holds every sheet."""
+def _streamed(
+    chunks: Iterable[str], rows: exports.Counted, audit: Audit | None, user_id: int | None
+) -> Iterator[bytes]:
+    """The CSV's bytes; the export is recorded after the last of them has been taken."""
+    finished = False
+    try:
+        for chunk in chunks:
+            yield chunk.encode("utf-8")
+        finished = True
+    finally:
+        if not finished and audit is not None:  # an error, or the client went away
+            log.warning(
+                "user %s: export of %s stopped after %d rows, not recorded",
+                user_id,
+                audit.what,
+                rows.count,
+            )
+    if audit is not None:
+        _record(audit, "csv", rows.count)
+
+
+def send(
+    fmt: str,
+    base: str,
+    sheets: Sequence[exports.Sheet],
+    *,
+    period: date | tuple[date, date] | str | None = None,
+    audit: Audit | None = None,
+) -> Response:
+    """The download: CSV streams the first sheet line by line, XLSX holds every sheet.
+
+    The file is named after `period` (a report's first and last days, a year) when given,
+    else after today. With an `audit`, the export is recorded once the file is produced.
+    """
     tz = clock.zone()
-    name = exports.filename(base, fmt, clock.today())
+    name = exports.filename(base, fmt, period if period is not None else clock.today())
     if fmt == "csv":
         sheet = sheets[0]
-        chunks = exports.csv_lines(sheet.columns, sheet.rows, tz=tz)
+        rows = exports.Counted(sheet.rows)
+        chunks = exports.csv_lines(sheet.columns, rows, tz=tz)
         response = Response(
-            stream_with_context(chunk.encode("utf-8") for chunk in chunks),
+            stream_with_context(_streamed(chunks, rows, audit, getattr(current_user, "id", None))),
             # A text/* mimetype: Werkzeug adds "charset=utf-8" to the Content-Type.
             mimetype=exports.CSV_MIMETYPE,
         )
         response.headers.set("Content-Disposition", "attachment", filename=name)
     else:
+        counters = [exports.Counted(s.rows) for s in sheets]
+        counted = [dataclasses.replace(s, rows=c) for s, c in zip(sheets, counters, strict=True)]
+        produced = exports.xlsx_file(counted, tz=tz)
+        if audit is not None:
+            try:
+                _record(audit, fmt, sum(c.count for c in counters))
+            except BaseException:
+                produced.close()
+                raise
         response = send_file(
-            exports.xlsx_file(sheets, tz=tz),
+            produced,
             mimetype=exports.XLSX_MIMETYPE,
             as_attachment=True,
             download_name=name,

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import Permission, permission_required
-from crm.blueprints.common import attach_error, save_edit
+from crm.blueprints.common import attach_error, list_args, save_edit
 from crm.blueprints.history import history_names
 from crm.blueprints.reports import bp, downloads
 from crm.blueprints.reports.forms import IndicatorForm
@@ -88,22 +88,27 @@ def _year_choices(listed: list[Indicator], year: int) -> list[int]:
 
 
 def _send(
-    fmt: str, base: str, tables: list[reporting.Table], about: list[tuple[str, Any]]
+    fmt: str,
+    base: str,
+    year: int,
+    tables: list[reporting.Table],
+    about: list[tuple[str, Any]],
 ) -> Response:
-    """One table as CSV (`?table=` chooses it), or every table as a workbook."""
+    """One table as CSV (`?table=` chooses it), or every table as a workbook; the file is
+    named after the year it reports on."""
     key = (request.args.get("table") or "").strip()[:MAX_TEXT]
     if key and key not in {t.key for t in tables}:
         raise ServiceError(_("There is no such table here."))
     if fmt == "csv":
         chosen = next(t for t in tables if t.key == key) if key else tables[0]
-        return downloads.send(fmt, base, [exports.Sheet(chosen.title, chosen.columns, chosen.rows)])
+        return downloads.send(fmt, base, [chosen.as_sheet()], period=str(year))
     columns = (
         exports.Column(_("Field"), lambda row: row[0], "text", 24),
         exports.Column(_("Value"), lambda row: row[1], "text", 60),
     )
     sheets = [exports.Sheet(_("Report"), columns, about)]
-    sheets += [exports.Sheet(t.title, t.columns, t.rows) for t in tables]
-    return downloads.send(fmt, base, sheets)
+    sheets += [t.as_sheet() for t in tables]
+    return downloads.send(fmt, base, sheets, period=str(year))
 
 
 def _about(year: int) -> list[tuple[str, Any]]:
@@ -124,7 +129,7 @@ def indicators_index():
     rows = indicators.year_figures(listed, year, today=clock.today(), timezone=clock.zone())
     tables = [indicators.summary_table(rows, year), indicators.breakdown_table(rows, year)]
     if fmt:
-        return _send(fmt, f"indicators-{year}", tables, _about(year))
+        return _send(fmt, "indicators", year, tables, _about(year))
     return render_template(
         "reports/indicators/index.html",
         rows=rows,
@@ -140,9 +145,7 @@ def indicator(indicator_id: int):
     found = indicators.get(indicator_id)
     notices: list[str] = []
     year = _year(notices)
-    day = clock.today()
-    (figures,) = indicators.year_figures([found], year, today=day, timezone=clock.zone())
-    years = indicators.years(found, today=day, also=[year], timezone=clock.zone())
+    figures, years = indicators.overview(found, year, today=clock.today(), timezone=clock.zone())
     fmt = downloads.requested_format()
     if fmt:
         tables = [
@@ -150,7 +153,7 @@ def indicator(indicator_id: int):
             indicators.breakdown_table([figures], year),
             indicators.year_table(found, years),
         ]
-        return _send(fmt, f"indicator-{found.id}-{year}", tables, _about(year))
+        return _send(fmt, f"indicator-{found.id}", year, tables, _about(year))
     events = audit.history("indicators", found.id, limit=50)
     return render_template(
         "reports/indicators/detail.html",
@@ -238,6 +241,7 @@ def indicator_records(indicator_id: int):
         dimension=query.dimension,
         key=query.key if query.dimension else None,
         timezone=clock.zone(),
+        page=list_args().page(),
     )
     return render_template("reports/indicators/records.html", listed=listed, **context)
 

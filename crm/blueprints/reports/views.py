@@ -14,7 +14,8 @@ from crm.services import clock, reporting
 from crm.services.errors import InvalidInput, ServiceError
 from crm.services.reporting import exports
 
-# The page lists this many high-influence stakeholders not contacted; the export has all.
+# The page lists this many high-influence stakeholders not contacted, and level moves; the
+# exports hold all of them.
 PAGE_LIMIT = 25
 MAX_TEXT = 40
 
@@ -103,6 +104,7 @@ def _engagement(query: Query, day: date, *, limit: int | None) -> reporting.Enga
         timezone=clock.zone(),
         today=day,
         not_contacted_limit=limit,
+        level_moves_limit=limit,
     )
 
 
@@ -132,28 +134,32 @@ def _export(query: Query, fmt: str, day: date) -> Response:
         raise ServiceError(_("There is no such table in the report."))
     if not key and fmt == "csv":
         raise ServiceError(_("A CSV file holds one table: use the CSV link of the table you need."))
-    report = _engagement(query, day, limit=None)
+    allowed = can(current_user, Permission.EXPORT_PERSONAL)
+    if key in reporting.PERSONAL_TABLE_KEYS and not allowed:
+        abort(403)
+    # The lists are whole in a file that holds them, and cut as on the page otherwise.
+    whole = key in reporting.PERSONAL_TABLE_KEYS if key else allowed
+    report = _engagement(query, day, limit=None if whole else PAGE_LIMIT)
     if key:
         chosen = [t for t in reporting.tables(report) if t.key == key]
     else:
-        allowed = can(current_user, Permission.EXPORT_PERSONAL)
         chosen = [t for t in reporting.tables(report) if allowed or not t.personal]
     personal = [t for t in chosen if t.personal]
-    if personal:
-        if not can(current_user, Permission.EXPORT_PERSONAL):
-            abort(403)
-        exports.record(
-            current_user._get_current_object(),
-            what=f"report: {', '.join(t.key for t in personal)}",
+    # Recorded by `send` once the file exists, never before.
+    audit = (
+        downloads.check_personal(
+            f"report: {', '.join(t.key for t in personal)}",
+            query.filters(),
             rows=sum(len(t.rows) for t in personal),
-            fmt=fmt,
-            filters=query.filters(),
         )
-    sheets = [exports.Sheet(t.title, t.columns, t.rows) for t in chosen]
+        if personal
+        else None
+    )
+    sheets = [t.as_sheet() for t in chosen]
     if not key:
         sheets.insert(0, _about(query, day))
     base = f"report-{key.replace('_', '-')}" if key else "engagement-report"
-    return downloads.send(fmt, base, sheets)
+    return downloads.send(fmt, base, sheets, period=(query.start, query.end), audit=audit)
 
 
 @bp.app_template_filter("report_cell")

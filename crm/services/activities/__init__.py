@@ -9,8 +9,8 @@ Callers use the package as one service (`activities.create(...)`, `activities.en
 * `parties`: organisations linked to an activity with a role (host, signatory, ...).
 * `participants`: people on the activity's list; `enrol` is the flush-only building block
   that the participant forms and the attendance-sheet import (crm.services.imports) share.
-* `reach`: who an activity reached, defined once and computed by a pure function
-  (`compute_reach`) so it can be tested on a known data set.
+* `reach`: who an activity reached, counted in the database; the definition is written
+  once more as a pure function (`compute_reach`) that the tests compare it with.
 * `mous`: where an MoU stands on a given day, and the MoU board.
 * `calendar`: the month calendar.
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from crm.access import Permission
 from crm.extensions import db
@@ -325,6 +325,7 @@ def create_participant(
             actor=actor,
             organisation_ids={person.id: organisation.id if organisation else None},
         )
+        duplicates.refresh([person.id])
         db.session.commit()
     except (InvalidInput, NotFound):
         db.session.rollback()
@@ -426,7 +427,10 @@ def participants(activity: Activity) -> list[Participation]:
         sa.select(Participation)
         .join(Person, Person.id == Participation.person_id)
         .where(Participation.activity_id == activity.id, Person.deleted_at.is_(None))
-        .options(joinedload(Participation.person), joinedload(Participation.organisation))
+        # The person comes with the join above; the organisations in one more statement: a
+        # joined load of (stakeholders JOIN organisations) made SQLite materialise every
+        # organisation (0.5 s at 20,000 organisations).
+        .options(contains_eager(Participation.person), selectinload(Participation.organisation))
         .order_by(Person.sort_name, Participation.id)
     )
     return list(db.session.scalars(stmt))

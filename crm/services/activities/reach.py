@@ -2,8 +2,9 @@
 
 The definition below is what the activity page, the reports and the donor indicators
 count. `compute_reach` applies it to plain facts without touching the database, so it can
-be tested on a known data set; `reach` gathers those facts for one activity (the reports
-gather them for many activities at once and call `compute_reach` themselves).
+be tested on a known data set (the reports gather those facts for many activities at once
+and call it themselves); `reach` counts the same for one activity in the database, which
+returns a few grouped rows however many attended.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
 
 from crm.extensions import db
 from crm.models import (
@@ -28,6 +28,7 @@ from crm.models import (
     PartyRole,
     Person,
     Sector,
+    Stakeholder,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -157,44 +158,100 @@ def compute_reach(
     )
 
 
-def _facts(organisation_id: int | None, org_type: Any, sector: Any) -> OrgFacts | None:
-    if organisation_id is None or org_type is None:
-        return None
-    return OrgFacts(organisation_id, str(org_type), str(sector) if sector else None)
+# The tables, joined one by one: a join to `Person` or `Organisation` would be emitted as a
+# parenthesised (stakeholders JOIN people), which SQLite cannot flatten.
+_PARTICIPATIONS = Participation.__table__
+_PARTIES = ActivityParty.__table__
+_STAKEHOLDERS = Stakeholder.__table__
+_PEOPLE = Person.__table__
+_ORGANISATIONS = Organisation.__table__
+
+
+def _named(activity_id: int) -> tuple[list[Any], Any, Any]:
+    """FROM and WHERE of the named attendees of an activity (people not in the trash), with
+    their organisation at the time when it is live: (joins, conditions, organisation)."""
+    person = _STAKEHOLDERS.alias("attendee")
+    employer = _STAKEHOLDERS.alias("employer")
+    joined = (
+        _PARTICIPATIONS.join(
+            person,
+            sa.and_(person.c.id == _PARTICIPATIONS.c.person_id, person.c.deleted_at.is_(None)),
+        )
+        .join(_PEOPLE, _PEOPLE.c.id == _PARTICIPATIONS.c.person_id)
+        .outerjoin(
+            employer,
+            sa.and_(
+                employer.c.id == _PARTICIPATIONS.c.organisation_id,
+                employer.c.deleted_at.is_(None),
+            ),
+        )
+        .outerjoin(_ORGANISATIONS, _ORGANISATIONS.c.id == employer.c.id)
+    )
+    conditions = sa.and_(
+        _PARTICIPATIONS.c.activity_id == activity_id,
+        _PARTICIPATIONS.c.status == ParticipationStatus.attended,
+    )
+    return [joined], conditions, _ORGANISATIONS
 
 
 def reach(activity: Activity) -> Reach:
-    """The activity's reach from the database (two queries)."""
-    # People and organisations are both stakeholders: the organisation needs an alias.
-    org = aliased(Organisation, flat=True)
-    attended = db.session.execute(
-        sa.select(Participation.person_id, Person.gender, org.id, org.org_type, org.sector)
-        .join(Person, Person.id == Participation.person_id)
-        .outerjoin(org, sa.and_(org.id == Participation.organisation_id, org.deleted_at.is_(None)))
-        .where(
-            Participation.activity_id == activity.id,
-            Participation.status == ParticipationStatus.attended,
-            Person.deleted_at.is_(None),
+    """The activity's reach, counted by the database (two grouped queries: a row per sex and
+    per kind of organisation, never one per attendee); the definition above."""
+    joins, attended, org = _named(activity.id)
+    is_official = sa.case((org.c.org_type == OrgType.government, 1), else_=0)
+    by_sex = {
+        str(gender): (int(count), int(officials or 0))
+        for gender, count, officials in db.session.execute(
+            sa.select(_PEOPLE.c.gender, sa.func.count(), sa.func.sum(is_official))
+            .select_from(*joins)
+            .where(attended)
+            .group_by(_PEOPLE.c.gender)
         )
-    ).all()
-    attendees = [
-        Attendee(person_id, str(gender), _facts(org_id, org_type, sector))
-        for person_id, gender, org_id, org_type, sector in attended
-    ]
-    party_rows = db.session.execute(
-        sa.select(Organisation.id, Organisation.org_type, Organisation.sector)
-        .join(ActivityParty, ActivityParty.organisation_id == Organisation.id)
-        .where(
-            ActivityParty.activity_id == activity.id,
-            ActivityParty.role == PartyRole.participant,
-            Organisation.deleted_at.is_(None),
-        )
-    ).all()
-    party_facts = [f for f in (_facts(*row) for row in party_rows) if f is not None]
-    headcounts = Headcounts(
-        activity.unnamed_women or 0, activity.unnamed_men or 0, activity.unnamed_unspecified or 0
+    }
+    through_people = (
+        sa.select(_PARTICIPATIONS.c.organisation_id.label("id"))
+        .select_from(*joins)
+        .where(attended, org.c.id.is_not(None))
     )
-    return compute_reach(attendees, headcounts, party_facts)
+    through_parties = sa.select(_PARTIES.c.organisation_id.label("id")).where(
+        _PARTIES.c.activity_id == activity.id, _PARTIES.c.role == PartyRole.participant
+    )
+    reached = sa.union(through_people, through_parties).subquery("reached")
+    live = _STAKEHOLDERS.alias("reached_live")
+    kinds = db.session.execute(
+        sa.select(_ORGANISATIONS.c.org_type, _ORGANISATIONS.c.sector, sa.func.count())
+        .select_from(reached)
+        .join(live, sa.and_(live.c.id == reached.c.id, live.c.deleted_at.is_(None)))
+        .join(_ORGANISATIONS, _ORGANISATIONS.c.id == reached.c.id)
+        .group_by(_ORGANISATIONS.c.org_type, _ORGANISATIONS.c.sector)
+    ).all()
+    types: Counter[str] = Counter()
+    sectors: Counter[str] = Counter()
+    for org_type, sector, count in kinds:
+        types[str(org_type)] += count
+        sectors[str(sector) if sector else ""] += count
+    type_order = [t.value for t in OrgType]
+    sector_order = [s.value for s in Sector] + [""]
+
+    def named(gender: Gender) -> int:
+        return by_sex.get(str(gender), (0, 0))[0]
+
+    return Reach(
+        named_women=named(Gender.female),
+        named_men=named(Gender.male),
+        named_other=named(Gender.other),
+        named_undisclosed=named(Gender.undisclosed),
+        unnamed=Headcounts(
+            activity.unnamed_women or 0,
+            activity.unnamed_men or 0,
+            activity.unnamed_unspecified or 0,
+        ),
+        organisations=sum(types.values()),
+        by_type=tuple((t, types[t]) for t in type_order if types[t]),
+        by_sector=tuple((s, sectors[s]) for s in sector_order if sectors[s]),
+        officials=sum(officials for _count, officials in by_sex.values()),
+        officials_women=by_sex.get(str(Gender.female), (0, 0))[1],
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -206,14 +263,18 @@ def attended_counts(activity_ids: Sequence[int]) -> dict[int, int]:
     """Named attendees (people not in the trash) per activity, in one grouped query."""
     if not activity_ids:
         return {}
+    person = _STAKEHOLDERS.alias("attendee")
     stmt = (
-        sa.select(Participation.activity_id, sa.func.count())
-        .join(Person, Person.id == Participation.person_id)
-        .where(
-            Participation.activity_id.in_(list(activity_ids)),
-            Participation.status == ParticipationStatus.attended,
-            Person.deleted_at.is_(None),
+        sa.select(_PARTICIPATIONS.c.activity_id, sa.func.count())
+        .select_from(_PARTICIPATIONS)
+        .join(
+            person,
+            sa.and_(person.c.id == _PARTICIPATIONS.c.person_id, person.c.deleted_at.is_(None)),
         )
-        .group_by(Participation.activity_id)
+        .where(
+            _PARTICIPATIONS.c.activity_id.in_(list(activity_ids)),
+            _PARTICIPATIONS.c.status == ParticipationStatus.attended,
+        )
+        .group_by(_PARTICIPATIONS.c.activity_id)
     )
     return {activity_id: count for activity_id, count in db.session.execute(stmt)}

@@ -13,7 +13,7 @@ the search index learns about activities through `document` and `register_index`
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -471,13 +471,10 @@ def index(activity: Activity) -> None:
         search.store(document(activity))
 
 
-def _rebuild_index() -> int:
-    count = 0
+def _rebuild_index(add: Callable[[search.Document], None]) -> None:
     stmt = sa.select(Activity).where(Activity.deleted_at.is_(None)).execution_options(yield_per=500)
     for activity in db.session.scalars(stmt):
-        search.insert(document(activity))
-        count += 1
-    return count
+        add(document(activity))
 
 
 def register_index() -> None:

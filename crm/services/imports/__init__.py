@@ -11,14 +11,16 @@ importing only the ones listed before it:
    `CellError`, `parse_date`).
 3. `rows` — the rows as they pass between the steps (`Built`, `Match`, `PreviewRow`,
    `Preview`).
-4. `matching` — duplicate candidates of each row, in batched queries (`find_people`,
-   `find_organisations`).
-5. `writing` — the `Kind` contract, the `Writer`, writing each kind's rows, one transaction
+4. `matching` — each row as a probe of the one matcher, its duplicate candidates in batched
+   queries (`find_people`, `find_organisations`).
+5. `bulk` — new records written many at once (`Batch`): `stakeholders.insert` without a
+   flush per record.
+6. `writing` — the `Kind` contract, the `Writer`, writing each kind's rows, one transaction
    with `Progress` and the `ImportReport`.
-6. `kinds` — the kinds of import (`KINDS`), mapping headers to fields (`guess_mapping`,
+7. `kinds` — the kinds of import (`KINDS`), mapping headers to fields (`guess_mapping`,
    `locate_header`) and the preview (`prepare`).
-7. `staging` — the `ImportBatch` of the web UI (`stage`, `remap`, `decide`, `commit`,
-   `discard`), and `run` for a table without staging (the CLI).
+8. `staging` — the `ImportBatch` of the web UI (`stage`, `check`, `remap`, `decide`,
+   `commit`, `discard`), and `run` for a table without staging (the CLI).
 
 Spreadsheet formulas: nothing here evaluates a cell; the formula guard of exports lives with
 the exports (crm.services.reporting.exports).
@@ -34,6 +36,7 @@ from crm.services.imports.fields import (
     parse_date,
 )
 from crm.services.imports.kinds import (
+    CHECK_STEPS,
     KINDS,
     build_organisation,
     build_person,
@@ -49,6 +52,8 @@ from crm.services.imports.matching import (
     find_people,
     organisation_keys,
     person_keys,
+    probe_organisation,
+    probe_person,
 )
 from crm.services.imports.reading import (
     DEFAULT_MAX_BYTES,
@@ -66,11 +71,13 @@ from crm.services.imports.reading import (
 from crm.services.imports.rows import Built, Match, Preview, PreviewRow
 from crm.services.imports.staging import (
     activity_of,
+    check,
     commit,
     commit_steps,
     decide,
     discard,
     get_batch,
+    is_checked,
     preview_of,
     purge_abandoned,
     recent_batches,
@@ -98,6 +105,7 @@ from crm.services.imports.writing import (
 )
 
 __all__ = [
+    "CHECK_STEPS",
     "DEFAULT_MAX_BYTES",
     "KINDS",
     "MB",
@@ -126,6 +134,7 @@ __all__ = [
     "attendance_options",
     "build_organisation",
     "build_person",
+    "check",
     "check_decision",
     "commit",
     "commit_steps",
@@ -138,6 +147,7 @@ __all__ = [
     "get_batch",
     "get_kind",
     "guess_mapping",
+    "is_checked",
     "locate_header",
     "mark_attended",
     "organisation_keys",
@@ -145,6 +155,8 @@ __all__ = [
     "person_keys",
     "prepare",
     "preview_of",
+    "probe_organisation",
+    "probe_person",
     "purge_abandoned",
     "read_table",
     "read_upload",

@@ -12,6 +12,7 @@ Nothing here touches the database.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -37,6 +38,10 @@ from crm.models import (
 from crm.services import clock, contact_details
 
 WHITESPACE = re.compile(r"\s+")
+# Email addresses and phone numbers read so far, each once (email_validator and phonenumbers
+# take a good part of a millisecond per value): a file is checked when uploaded and again when
+# imported, usually by the same worker. Failures are not kept: their messages are translated.
+_READ_CONTACTS = 32_768
 
 
 class CellError(ValueError):
@@ -88,6 +93,7 @@ def _first(value: str, separators: str = r"\s*(?::::|;|；|,|，|/|\n)\s*") -> s
     return parts[0].strip() if parts else ""
 
 
+@functools.lru_cache(maxsize=_READ_CONTACTS)
 def _email(value: str) -> str:
     """The cell's first address, by the rule the person form uses (crm.services.contact_details)."""
     value = _first(unicodedata.normalize("NFKC", value))
@@ -99,6 +105,7 @@ def _email(value: str) -> str:
         raise CellError(str(err)) from None
 
 
+@functools.lru_cache(maxsize=_READ_CONTACTS)
 def _phone(value: str) -> str:
     """The cell's first phone number, by the rule the person form uses."""
     value = _first(unicodedata.normalize("NFKC", value), r"\s*(?::::|;|；|,|，|/|\n)\s*")

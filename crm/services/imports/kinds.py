@@ -21,7 +21,7 @@ is another `Kind` in `KINDS`.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -41,10 +41,13 @@ from crm.services.imports.fields import (
     header_key,
 )
 from crm.services.imports.matching import (
+    employer_key,
     find_organisations,
     find_people,
     organisation_keys,
     person_keys,
+    probe_organisation,
+    probe_person,
 )
 from crm.services.imports.reading import Row, Table, header_candidates, with_header_at
 from crm.services.imports.rows import Built, Match, Preview, PreviewRow
@@ -129,7 +132,7 @@ def build_person(values: dict[str, Any]) -> Built:
         )
     extra: dict[str, Any] = {}
     if organisation:
-        if duplicates.organisation_key(organisation) is None:
+        if employer_key(organisation) is None:
             errors.append(_("“%(value)s” is not an organisation name.", value=organisation[:60]))
         else:
             extra["organisation"] = organisation
@@ -153,6 +156,7 @@ _PEOPLE = Kind(
     fields=PERSON_IMPORT_FIELDS,
     required=("full_name", "chinese_name", "family_name", "given_name"),
     build=build_person,
+    probe=probe_person,
     find=find_people,
     keys=person_keys,
     write=write_person,
@@ -165,6 +169,7 @@ KINDS: dict[str, Kind] = {
         fields=ORGANISATION_IMPORT_FIELDS,
         required=("name", "display_name", "chinese_name"),
         build=build_organisation,
+        probe=probe_organisation,
         find=find_organisations,
         keys=organisation_keys,
         write=write_organisation,
@@ -239,7 +244,10 @@ def locate_header(table: Table, kind: Kind | str) -> Table:
     return with_header_at(table, best)
 
 
-def _checked_mapping(mapping: Sequence[str], width: int, kind: Kind) -> tuple[str, ...]:
+def checked_mapping(mapping: Sequence[str], width: int, kind: Kind | str) -> tuple[str, ...]:
+    """A mapping chosen by the user, one field name (or "") per column of a table `width`
+    columns wide; InvalidInput names the fields the kind does not have."""
+    kind = get_kind(kind)
     names = {spec.name for spec in kind.fields}
     mapping = [str(m or "") for m in mapping][:width]
     mapping += [""] * (width - len(mapping))
@@ -252,27 +260,50 @@ def _checked_mapping(mapping: Sequence[str], width: int, kind: Kind) -> tuple[st
 # --- The preview ------------------------------------------------------------------------------
 
 
-def prepare(table: Table, kind: Kind | str, *, mapping: Sequence[str] | None = None) -> Preview:
+# How far `prepare` has got, in tenths of rows: reading the rows is 7 tenths of the work,
+# matching them 3 (measured on 10,000 rows).
+CHECK_STEPS = 10
+_READ_STEPS = 7
+
+
+def prepare(
+    table: Table,
+    kind: Kind | str,
+    *,
+    mapping: Sequence[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Preview:
     """Every row parsed, validated and matched against the database; writes nothing.
 
     Without `mapping` the headers are mapped with `guess_mapping`. A file-level problem
     (no column holds a name) is in `problems`; row errors name the column as headed in the
-    file.
+    file. `progress(done, total)` hears how far it has got (`CHECK_STEPS` per row).
     """
     kind = get_kind(kind)
     width = len(table.headers)
-    mapping = _checked_mapping(
+    mapping = checked_mapping(
         guess_mapping(table.headers, kind) if mapping is None else mapping, width, kind
     )
     columns = _columns(table.headers, mapping, kind)
     problems = _problems(columns, kind)
     notices = _notices(table, mapping)
-    built = [_build_row(table, row, columns, kind) for row in table.rows]
+    total = CHECK_STEPS * len(table.rows)
+    step = max(1, len(table.rows) // 100)
+    built = []
+    for done, row in enumerate(table.rows):
+        if progress is not None and done % step == 0:
+            progress(_READ_STEPS * done, total)
+        built.append(_build_row(table, row, columns, kind))
+    if progress is not None:
+        progress(_READ_STEPS * len(built), total)
+    rows = tuple(_preview_rows(table, built, kind))
+    if progress is not None:
+        progress(total, total)
     return Preview(
         kind=kind.name,
         headers=tuple(table.headers),
         mapping=mapping,
-        rows=tuple(_preview_rows(table, built, kind)),
+        rows=rows,
         problems=tuple(problems),
         notices=tuple(notices),
     )
@@ -356,8 +387,9 @@ def _unreadable_cells(table: Table, row: Row, indexes: Sequence[int]) -> list[st
 
 def _preview_rows(table: Table, built: Sequence[Built], kind: Kind) -> list[PreviewRow]:
     """Each built row with its candidates: records found by the kind (batched queries), then
-    the earlier rows of the file it repeats."""
-    found = kind.find(built)
+    the earlier rows of the file it repeats. Each row's probe is made once, for both."""
+    probes = [kind.probe(item) for item in built]
+    found = kind.find(probes)
     seen: dict[str, int] = {}
     return [
         PreviewRow(
@@ -367,18 +399,20 @@ def _preview_rows(table: Table, built: Sequence[Built], kind: Kind) -> list[Prev
             data=item.data,
             extra=item.extra,
             errors=tuple(item.errors),
-            matches=(*matches, *_repeats(item, row.number, kind, seen)),
+            matches=(*matches, *_repeats(item, probe, row.number, kind, seen)),
         )
-        for row, item, matches in zip(table.rows, built, found, strict=True)
+        for row, item, probe, matches in zip(table.rows, built, probes, found, strict=True)
     ]
 
 
-def _repeats(item: Built, number: int, kind: Kind, seen: dict[str, int]) -> list[Match]:
+def _repeats(
+    item: Built, probe: duplicates.Probe, number: int, kind: Kind, seen: dict[str, int]
+) -> list[Match]:
     """The earlier rows of the file sharing a key with this one; records this row's keys in
     `seen`. A row with errors neither repeats nor is repeated."""
     if item.errors:
         return []
-    keys = kind.keys(item)
+    keys = kind.keys(probe)
     earlier = sorted({seen[k] for k in keys if k in seen})
     for key in keys:
         seen.setdefault(key, number)

@@ -2,11 +2,13 @@
 
 The web UI keeps the parsed file in an `ImportBatch` (`stage`, `remap`, `decide`, `discard`,
 `preview_of`), so a large file is parsed once and the preview pages read it back; the preview
-and the report are stored as JSON. `commit_steps(batch, ...)` prepares the batch again against
-the database as it is now and hands it to `writing.execute`: one transaction, `Progress`, then
-the `ImportReport`. `commit` runs it to the end; `run` does the same for a table without
-staging (the CLI, with a dry run that rolls back). `purge_abandoned` drops the copy of files
-nobody came back to.
+and the report are stored as JSON. Checking the rows (validating and matching every one of
+them) takes seconds for a large file, so `stage` and `remap` can leave it to `check`, which
+the background worker runs (crm.jobs); `is_checked` tells whether the preview is there.
+`commit_steps(batch, ...)` prepares the batch again against the database as it is now and
+hands it to `writing.execute`: one transaction, `Progress`, then the `ImportReport`. `commit`
+runs it to the end; `run` does the same for a table without staging (the CLI, with a dry run
+that rolls back). `purge_abandoned` drops the copy of files nobody came back to.
 """
 
 from __future__ import annotations
@@ -32,7 +34,13 @@ from crm.models import (
 )
 from crm.services import audit
 from crm.services.errors import Conflict, InvalidInput, NotFound
-from crm.services.imports.kinds import get_kind, locate_header, prepare
+from crm.services.imports.kinds import (
+    checked_mapping,
+    get_kind,
+    guess_mapping,
+    locate_header,
+    prepare,
+)
 from crm.services.imports.reading import Row, Table
 from crm.services.imports.rows import Match, Preview, PreviewRow
 from crm.services.imports.writing import (
@@ -88,18 +96,24 @@ def stage(
     actor: User,
     on_duplicate: DuplicateAction | str | None = None,
     options: Mapping[str, Any] | None = None,
+    check: bool = True,
 ) -> ImportBatch:
     """Keep a parsed file with its guessed mapping and preview, for review; commits.
 
     Coordinators and up (PermissionDenied otherwise). The batch belongs to `actor`.
     `options` are checked by the kind and reach its `write` and `after` through
     `Writer.options` at commit. `on_duplicate` defaults to the kind's `default_action`.
+    With `check=False` the rows are kept unchecked, for `check` to build the preview.
     """
     require_importer(actor)
     kind = get_kind(kind)
     options = kind.checked_options(options, actor)
     table = locate_header(table, kind)
-    preview = prepare(table, kind)
+    if check:
+        preview = prepare(table, kind)
+        mapping, stored = list(preview.mapping), _preview_json(preview)
+    else:
+        mapping, stored = guess_mapping(table.headers, kind), {}
     source = {
         **table.source,
         "header_row": table.header_row,
@@ -114,14 +128,38 @@ def stage(
         source=source,
         headers=list(table.headers),
         rows=[[row.number, list(row.cells)] for row in table.rows],
-        mapping=list(preview.mapping),
+        mapping=mapping,
         decisions={},
-        preview=_preview_json(preview),
+        preview=stored,
     )
     db.session.add(batch)
     db.session.commit()
     log.info("staged import batch %s: %d rows", batch.id, len(table.rows))
     return batch
+
+
+def check(
+    batch: ImportBatch,
+    *,
+    actor: User,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportBatch:
+    """Validate and match every row of a staged batch under its mapping, and keep the preview;
+    commits. `progress(done, total)` hears how far it has got (crm.services.imports.prepare).
+    Raises NotFound once the batch is discarded, Conflict once it is imported."""
+    require_importer(actor)
+    _staged(batch)
+    preview = prepare(_table_of(batch), batch.kind.value, mapping=batch.mapping, progress=progress)
+    batch.mapping = list(preview.mapping)
+    batch.preview = _preview_json(preview)
+    db.session.commit()
+    log.info("checked import batch %s: %d rows", batch.id, len(preview.rows))
+    return batch
+
+
+def is_checked(batch: ImportBatch) -> bool:
+    """Whether the rows of the batch have been checked: its preview is there to review."""
+    return "rows" in (batch.preview or {})
 
 
 def get_batch(batch_id: int, *, actor: User) -> ImportBatch:
@@ -153,8 +191,18 @@ def recent_batches(*, actor: User, limit: int = 10) -> list[ImportBatch]:
 
 
 def preview_of(batch: ImportBatch) -> Preview:
-    """The stored preview (values JSON-safe: dates as ISO text, enums as their values)."""
+    """The stored preview (values JSON-safe: dates as ISO text, enums as their values); before
+    the rows are checked, an empty one whose problem says so."""
     stored = batch.preview or {}
+    if not is_checked(batch):
+        stored = {
+            "problems": [
+                _(
+                    "The rows of this file have not been checked yet. Apply the mapping below "
+                    "to check them."
+                )
+            ]
+        }
     rows = tuple(
         PreviewRow(
             number=r["n"],
@@ -202,16 +250,23 @@ def _staged(batch: ImportBatch) -> None:
         raise NotFound(_("No such import."))
 
 
-def remap(batch: ImportBatch, mapping: Sequence[str], *, actor: User) -> ImportBatch:
+def remap(
+    batch: ImportBatch, mapping: Sequence[str], *, actor: User, check: bool = True
+) -> ImportBatch:
     """Map the columns differently and compute the preview again; commits.
 
-    Row choices made under the old mapping are dropped, since the rows' matches change.
+    Row choices made under the old mapping are dropped, since the rows' matches change. With
+    `check=False` the mapping is only checked and kept, the rows left for `check`.
     """
     require_importer(actor)
     _staged(batch)
-    preview = prepare(_table_of(batch), batch.kind.value, mapping=mapping)
-    batch.mapping = list(preview.mapping)
-    batch.preview = _preview_json(preview)
+    if check:
+        preview = prepare(_table_of(batch), batch.kind.value, mapping=mapping)
+        batch.mapping = list(preview.mapping)
+        batch.preview = _preview_json(preview)
+    else:
+        batch.mapping = list(checked_mapping(mapping, len(batch.headers), batch.kind.value))
+        batch.preview = {}
     batch.decisions = {}
     db.session.commit()
     return batch

@@ -8,9 +8,12 @@ rows go into ONE transaction, committed after the last row: any failure rolls ev
 back, and so does closing the generator early (a client that disconnects). `finish` runs the
 steps to the end.
 
-Writes go through the stakeholder service's flush-only building blocks (`insert`,
-`apply_changes`, `attach`), so pinyin, match keys, the search index and audit events are
-written exactly as for a record created in a form.
+New records and their positions are written many at a time (`Writer.create`, `attach`:
+a `Batch` of crm.services.imports.bulk, written out every 500 rows): by the rules of the
+stakeholder service's `insert` and `attach`, without a flush per row. Updates go through its
+`apply_changes`, after what the import has added so far is written out. Either way pinyin,
+match keys, the search index and audit events are written exactly as for a form. The
+organisations the rows name are looked up together before the first row is written.
 
 **Attendance sheets.** A row that matches a person fills in only what their record lacks (a
 handwritten sheet does not overwrite what the CRM holds); a new name creates the person.
@@ -26,11 +29,12 @@ import logging
 import re
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.access import Permission, can
@@ -50,12 +54,15 @@ from crm.models import (
 )
 from crm.services import duplicates, stakeholders
 from crm.services.errors import Conflict, InvalidInput, PermissionDenied
+from crm.services.imports.bulk import CHUNK, Batch
 from crm.services.imports.fields import FieldSpec
-from crm.services.imports.matching import chunks, name_of
+from crm.services.imports.matching import chunks, employer_key, live, name_of
 from crm.services.imports.rows import Built, Match, Preview, PreviewRow
 from crm.services.text import has_han
 
 log = logging.getLogger(__name__)
+
+S = TypeVar("S", bound=Stakeholder)
 
 
 def require_importer(actor: User | None) -> None:
@@ -70,14 +77,16 @@ def require_importer(actor: User | None) -> None:
 class Kind:
     """One kind of import: its fields and how its rows are built, matched and written.
 
-    `build(values)` turns parsed field values into a `Built`; `find(built)` returns the
-    candidates of every row (batched queries); `keys(built)` the keys that make two rows of
+    `build(values)` turns parsed field values into a `Built`; `probe(built)` makes it a probe
+    of the one matcher (crm.services.duplicates), once per row; `find(probes)` returns the
+    candidates of every row (batched queries); `keys(probe)` the keys that make two rows of
     one file the same record; `write(writer, row, action, target)` writes one row inside the
-    import's transaction and returns the record. `required` names fields of which at least
-    one must be mapped. `default_action` is what a row matching a record does unless the user
-    chooses otherwise. `options(values, actor)` checks the import's options (raising
-    NotFound or PermissionDenied) and returns them JSON-safe; `after(writer, written)` runs
-    once the rows are written, before the commit, and returns report lines of its own.
+    import's transaction and returns the record (a new record is written out with the next
+    `Writer.flush`). `required` names fields of which at least one must be mapped.
+    `default_action` is what a row matching a record does unless the user chooses otherwise.
+    `options(values, actor)` checks the import's options (raising NotFound or
+    PermissionDenied) and returns them JSON-safe; `after(writer, written)` runs once the rows
+    are written, before the commit, and returns report lines of its own.
     """
 
     name: str
@@ -85,8 +94,9 @@ class Kind:
     fields: tuple[FieldSpec, ...]
     required: tuple[str, ...]
     build: Callable[[dict[str, Any]], Built]
-    find: Callable[[Sequence[Built]], list[list[Match]]]
-    keys: Callable[[Built], set[str]]
+    probe: Callable[[Built], duplicates.Probe]
+    find: Callable[[Sequence[duplicates.Probe]], list[list[Match]]]
+    keys: Callable[[duplicates.Probe], set[str]]
     write: Callable[[Writer, PreviewRow, str, Stakeholder | None], Stakeholder]
     default_action: DuplicateAction = DuplicateAction.skip
     options: Callable[[Mapping[str, Any], User], dict[str, Any]] | None = None
@@ -141,39 +151,69 @@ class RowsRejected(InvalidInput):
 
 class Writer:
     """State of one import's transaction, handed to `Kind.write`: the actor, the options of
-    the import (an attendance sheet's activity), and the organisations found or created for
-    people's rows (each looked up once)."""
+    the import (an attendance sheet's activity), the organisations found or created for
+    people's rows (looked up together, `find_organisations`), and the `Batch` of new records
+    and positions not yet written out (`create`, `attach`, `flush`)."""
 
     def __init__(self, actor: User, options: Mapping[str, Any] | None = None) -> None:
         self.actor = actor
         self.options = dict(options or {})
-        self.organisations: dict[str, Organisation] = {}
-        self.organisations_created: list[ReportLine] = []
+        self.batch = Batch(actor)
+        # By normalised name: the live organisation (the oldest), or None when there is none.
+        self.organisations: dict[str, Organisation | None] = {}
+        self.new_organisations: list[tuple[int, Organisation]] = []  # (row, organisation)
+
+    def create(
+        self, model: type[S], data: Mapping[str, Any], allowed: Sequence[str], *, row: int
+    ) -> S:
+        """A new record for `row`, written out with the next flush (see crm.services.imports.
+        bulk): `stakeholders.insert` without its flush per record."""
+        return self.batch.add(model, data, allowed, row=row)
+
+    def attach(self, person: Person, organisation: Organisation, *, title: str | None) -> None:
+        """A current position of `person` at `organisation`, added with the next flush."""
+        self.batch.attach(person, organisation, title=title)
+
+    def flush(self) -> None:
+        """Write out the new records and positions (ids, search entries, audit events)."""
+        self.batch.flush()
+
+    def find_organisations(self, names: Iterable[str]) -> None:
+        """Look up the organisations of these names (normalised) all at once: one query per
+        500 names, instead of one per name as the rows come."""
+        keys = {employer_key(name) for name in names}
+        wanted = {key for key in keys if key and key not in self.organisations}
+        found: dict[str, Organisation] = {}
+        for chunk in chunks(wanted):
+            stmt = (
+                sa.select(Organisation)
+                .where(
+                    live(Organisation),
+                    sa.or_(Organisation.match_key.in_(chunk), Organisation.match_key_zh.in_(chunk)),
+                )
+                .order_by(Organisation.id)
+            )
+            for organisation in db.session.scalars(stmt):
+                for key in (organisation.match_key, organisation.match_key_zh):
+                    if key in wanted:
+                        found.setdefault(key, organisation)  # the oldest
+        self.organisations.update({key: found.get(key) for key in wanted})
 
     def organisation(self, name: str, row: int) -> Organisation:
         """The live organisation with this normalised name (the oldest), else a new one."""
-        key = duplicates.organisation_key(name)
+        key = employer_key(name)
         assert key is not None
         if key not in self.organisations:
-            found = db.session.scalar(
-                sa.select(Organisation)
-                .where(
-                    Organisation.deleted_at.is_(None),
-                    sa.or_(Organisation.match_key == key, Organisation.match_key_zh == key),
-                )
-                .order_by(Organisation.id)
-                .limit(1)
-            )
-            if found is None:
-                data: dict[str, Any] = {"display_name": name, "org_type": OrgType.other}
-                if has_han(name):
-                    data["chinese_name"] = name
-                found = stakeholders.insert(
-                    Organisation, data, stakeholders.ORGANISATION_FIELDS, self.actor
-                )
-                self.organisations_created.append(ReportLine(row, found.id, name_of(found)))
+            self.find_organisations([name])
+        found = self.organisations[key]
+        if found is None:
+            data: dict[str, Any] = {"display_name": name, "org_type": OrgType.other}
+            if has_han(name):
+                data["chinese_name"] = name
+            found = self.create(Organisation, data, stakeholders.ORGANISATION_FIELDS, row=row)
             self.organisations[key] = found
-        return self.organisations[key]
+            self.new_organisations.append((row, found))
+        return found
 
 
 # --- Plan and transaction ---------------------------------------------------------------------
@@ -237,17 +277,15 @@ def _plan(
             plan.append((row, action, first.id, first.row, note))
     # The records chosen for an update must still be there.
     ids = {record_id for _r, action, record_id, _e, _n in plan if action == "update" and record_id}
-    live = set()
+    found_ids = set()
     for chunk in chunks(ids):
-        live |= set(
+        found_ids |= set(
             db.session.scalars(
-                sa.select(kind.model.id).where(
-                    kind.model.id.in_(chunk), kind.model.deleted_at.is_(None)
-                )
+                sa.select(kind.model.id).where(kind.model.id.in_(chunk), live(kind.model))
             )
         )
     for row, action, record_id, _e, _n in plan:
-        if action == "update" and record_id and record_id not in live:
+        if action == "update" and record_id and record_id not in found_ids:
             raise InvalidInput(
                 _(
                     "Row %(row)d: the record chosen for the update no longer exists. Nothing "
@@ -282,12 +320,13 @@ def execute(
 
 @dataclass
 class _Written:
-    """What the rows of one import have done so far, and the row being written (0: none)."""
+    """What the rows of one import have done so far, and the row being written (0: none).
+    The records are named in the report once written out (a new one has no id before)."""
 
     records: dict[int, Stakeholder] = field(default_factory=dict)  # by row number
     rows: list[tuple[PreviewRow, Stakeholder]] = field(default_factory=list)
-    created: list[ReportLine] = field(default_factory=list)
-    updated: list[ReportLine] = field(default_factory=list)
+    created: list[tuple[int, Stakeholder]] = field(default_factory=list)
+    updated: list[tuple[int, Stakeholder]] = field(default_factory=list)
     skipped: list[ReportLine] = field(default_factory=list)
     current: int = 0
 
@@ -314,6 +353,8 @@ def _write(
         if dry_run:
             db.session.rollback()
         else:
+            records = [*written.records.values(), *writer.organisations.values()]
+            duplicates.refresh(r.id for r in records if r is not None)  # one batch, whole file
             if before_commit is not None:
                 before_commit(report)
             db.session.commit()
@@ -337,25 +378,21 @@ def _write(
             )
         ) from None
     except InvalidInput as err:
+        row = written.current or writer.batch.row
         db.session.rollback()
         finished = True
-        if written.current:
+        if row:
             raise InvalidInput(
-                _(
-                    "Row %(row)d: %(reason)s Nothing was imported.",
-                    row=written.current,
-                    reason=str(err),
-                )
+                _("Row %(row)d: %(reason)s Nothing was imported.", row=row, reason=str(err))
             ) from None
         raise
     except sa.exc.SQLAlchemyError as err:
+        row = written.current or writer.batch.row
         db.session.rollback()
         finished = True
-        log.warning("import failed at row %s: %s", written.current, type(err).__name__)
-        if written.current:
-            message = _(
-                "Row %(row)d could not be saved, so nothing was imported.", row=written.current
-            )
+        log.warning("import failed at row %s: %s", row, type(err).__name__)
+        if row:
+            message = _("Row %(row)d could not be saved, so nothing was imported.", row=row)
         else:
             message = _("The import could not be saved, so nothing was imported.")
         raise InvalidInput(message) from None
@@ -368,22 +405,52 @@ def _write(
 def _write_rows(
     plan: list[_Planned], kind: Kind, writer: Writer, written: _Written
 ) -> Iterator[Progress]:
-    """Row after row, with `written.current` on the row being written; Progress every 1%."""
+    """Row after row, with `written.current` on the row being written; Progress every 1%.
+
+    The organisations the rows name are looked up first, all together; new records are
+    written out every `CHUNK` rows and after the last one (`Writer.flush`).
+    """
     total = len(plan)
     step = max(1, total // 100)
     yield Progress(0, total)
+    writer.find_organisations(
+        row.extra["organisation"]
+        for row, action, _id, _earlier, _note in plan
+        if action != "skip" and row.extra.get("organisation")
+    )
+    _load_targets(plan, kind)
     for done, planned in enumerate(plan, start=1):
         written.current = planned[0].number
         _write_row(planned, kind, writer, written)
+        written.current = 0
+        if len(writer.batch) >= CHUNK:
+            writer.flush()
         if done % step == 0 or done == total:
             yield Progress(done, total)
-    written.current = 0
+    writer.flush()
+
+
+def _load_targets(plan: Sequence[_Planned], kind: Kind) -> None:
+    """Load the records the rows update, with their tags (and a person's positions), a few
+    hundred per query: the updates then find them in the session instead of asking one by
+    one."""
+    ids = {record_id for _r, action, record_id, _e, _n in plan if action == "update"}
+    options = [selectinload(kind.model.tags)]
+    if kind.model is Person:
+        options.append(selectinload(Person.affiliations))
+    for chunk in chunks(ids):
+        db.session.scalars(
+            sa.select(kind.model).where(kind.model.id.in_(chunk)).options(*options)
+        ).all()
 
 
 def _write_row(planned: _Planned, kind: Kind, writer: Writer, written: _Written) -> None:
     row, action, record_id, earlier, note = planned
     target: Stakeholder | None = None
     if action == "update":
+        # An update goes through the stakeholder service, which reads the record and its
+        # tags and positions: whatever this import has added must be written out first.
+        writer.flush()
         target = (
             db.session.get(kind.model, record_id)
             if record_id
@@ -397,19 +464,23 @@ def _write_row(planned: _Planned, kind: Kind, writer: Writer, written: _Written)
     record = kind.write(writer, row, action, target)
     written.records[row.number] = record
     written.rows.append((row, record))
-    line = ReportLine(row.number, record.id, name_of(record))
-    (written.created if action == "create" else written.updated).append(line)
+    (written.created if action == "create" else written.updated).append((row.number, record))
 
 
 def _report(kind: Kind, writer: Writer, written: _Written, *, dry_run: bool) -> ImportReport:
     """The report of the rows written, once the kind's last step (`Kind.after`) has run."""
     after = kind.after(writer, written.rows) if kind.after is not None else ()
+    writer.flush()  # what the last step added
+
+    def lines(items: Sequence[tuple[int, Stakeholder]]) -> tuple[ReportLine, ...]:
+        return tuple(ReportLine(row, record.id, name_of(record)) for row, record in items)
+
     return ImportReport(
         kind=kind.name,
-        created=tuple(written.created),
-        updated=tuple(written.updated),
+        created=lines(written.created),
+        updated=lines(written.updated),
         skipped=tuple(written.skipped),
-        organisations_created=tuple(writer.organisations_created),
+        organisations_created=lines(writer.new_organisations),
         attended=after,
         dry_run=dry_run,
     )
@@ -457,9 +528,7 @@ def write_organisation(
     data = dict(row.data)
     if action == "create":
         data.setdefault("org_type", OrgType.other)
-        return stakeholders.insert(
-            Organisation, data, stakeholders.ORGANISATION_FIELDS, writer.actor
-        )
+        return writer.create(Organisation, data, stakeholders.ORGANISATION_FIELDS, row=row.number)
     assert target is not None
     stakeholders.apply_changes(target, _changes(target, data), actor=writer.actor)
     return target
@@ -478,7 +547,7 @@ def write_person(
     position unless the person already holds one there."""
     data = dict(row.data)
     if action == "create":
-        person = stakeholders.insert(Person, data, stakeholders.PERSON_FIELDS, writer.actor)
+        person = writer.create(Person, data, stakeholders.PERSON_FIELDS, row=row.number)
         current: set[int] = set()
     else:
         assert isinstance(target, Person)
@@ -495,15 +564,8 @@ def write_person(
     name = row.extra.get("organisation")
     if name:
         organisation = writer.organisation(name, row.number)
-        if organisation.id not in current:
-            stakeholders.attach(
-                person,
-                organisation,
-                title=data.get("job_title"),
-                start_on=None,
-                end_on=None,
-                actor=writer.actor,
-            )
+        if organisation.id is None or organisation.id not in current:
+            writer.attach(person, organisation, title=data.get("job_title"))
     return person
 
 

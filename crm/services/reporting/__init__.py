@@ -6,21 +6,25 @@ Callers use the engagement report through the package (`reporting.engagement(...
 each:
 
 * `periods`: the periods a report covers (local calendar days), quarters, years, presets.
-* `facts`: what the engagement report and the indicators both count, queried once:
-  stakeholders with their types and sectors, the interactions of a period, the activities
-  held and their attendees.
+* `facts`: what the engagement report and the indicators both count, written once as SQL
+  building blocks: stakeholders with their types and sectors, the interactions of a period,
+  the activities held and their attendees.
 * `engagement_report`: the engagement report's figures (`engagement`) and their definitions.
+* `engagement_queries`: those figures counted by the database (grouped, conditional counts
+  over the facts' SQL building blocks), a fixed number of statements whatever the volume.
 * `engagement_tables`: the report's tables, which the page shows and the exports write.
 * `indicators`: donor indicators (a package): the records, their figures and tables.
 * `exports`: CSV and XLSX files, the formula guard (`safe_cell`) and the export audit trail.
 
-Dependencies point one way: periods → facts → engagement_report → engagement_tables, and
-facts → indicators; `exports` depends on none of them and on nothing of the import pipeline.
+Dependencies point one way: periods → facts → engagement_queries → engagement_report →
+engagement_tables, and facts → indicators; `exports` depends on none of them and on nothing
+of the import pipeline.
 """
 
 from __future__ import annotations
 
 from crm.services.reporting import (
+    engagement_queries,
     engagement_report,
     engagement_tables,
     exports,
@@ -42,7 +46,7 @@ from crm.services.reporting.engagement_report import (
     Reached,
     engagement,
 )
-from crm.services.reporting.engagement_tables import TABLE_KEYS, table, tables
+from crm.services.reporting.engagement_tables import PERSONAL_TABLE_KEYS, TABLE_KEYS, table, tables
 from crm.services.reporting.exports import Table, percent
 from crm.services.reporting.facts import (
     LEVELS,
@@ -82,6 +86,7 @@ __all__ = [
     "MAX_YEARS",
     "NO_SECTOR",
     "PERSON",
+    "PERSONAL_TABLE_KEYS",
     "RANK",
     "SECTORS",
     "TABLE_KEYS",
@@ -104,6 +109,7 @@ __all__ = [
     "check_period",
     "check_year",
     "engagement",
+    "engagement_queries",
     "engagement_report",
     "engagement_tables",
     "exports",

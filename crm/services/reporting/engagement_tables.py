@@ -8,6 +8,7 @@ people are marked `personal`: exporting them needs Permission.EXPORT_PERSONAL.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -380,9 +381,31 @@ def _map_table(report: EngagementReport) -> Table:
     )
 
 
+def _sheet_names() -> dict[str, str]:
+    """Short worksheet names (Excel allows 31 characters), one per table key."""
+    return {
+        "interactions_by_channel": _("Interactions by channel"),
+        "interactions_by_sector": _("Interactions by sector"),
+        "engaged_by_type": _("Engaged by type"),
+        "engaged_by_sector": _("Engaged by sector"),
+        "coverage": _("High-influence coverage"),
+        "not_contacted": _("High influence, not contacted"),
+        "levels": _("Engagement levels"),
+        "level_moves": _("Engagement level changes"),
+        "follow_ups": _("Follow-ups by assignee"),
+        "activities_held": _("Activities by type"),
+        "participants_by_sex": _("Participants by sex"),
+        "activity_summary": _("Activity reach"),
+        "organisations_reached_by_type": _("Organisations by type"),
+        "organisations_reached_by_sector": _("Organisations by sector"),
+        "stakeholder_map": _("Stakeholder map"),
+    }
+
+
 def tables(report: EngagementReport) -> list[Table]:
-    """Every table of the report, in page order, with translated titles and headers."""
-    return [
+    """Every table of the report, in page order, with translated titles, headers and
+    worksheet names."""
+    built = [
         *_interaction_tables(report),
         *_reach_tables(report),
         *_coverage_tables(report),
@@ -391,11 +414,17 @@ def tables(report: EngagementReport) -> list[Table]:
         *_activity_tables(report),
         _map_table(report),
     ]
+    names = _sheet_names()
+    return [dataclasses.replace(t, sheet=names.get(t.key, t.sheet)) for t in built]
 
 
 def table(report: EngagementReport, key: str) -> Table | None:
     return next((t for t in tables(report) if t.key == key), None)
 
+
+# The tables that name people (those made with `personal=True`): the views refuse them to
+# whoever may not export personal data before computing anything.
+PERSONAL_TABLE_KEYS = ("not_contacted", "level_moves")
 
 TABLE_KEYS = (
     "interactions_by_channel",

@@ -16,11 +16,15 @@ apart:
   status "attended" whose person is live, with their organisation at the time when that
   organisation is live; organisations taking part are the live parties with the role
   "participant" (hosts, partners, sponsors deliver an activity; they are not reached).
+
+The rules are written once, as SQL building blocks that the report and the indicators
+aggregate in the database (`stakeholder_rows`, `relevant`, `attendee_rows`,
+`participant_party_rows`, `held_ids`); the functions that return rows
+(`stakeholder_facts`, `attendees`, `participant_parties`, ...) run those same blocks.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -28,7 +32,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import aliased
 
 from crm.extensions import db
 from crm.models import (
@@ -97,6 +100,33 @@ def ordered_sectors(found: Iterable[str]) -> tuple[str, ...]:
 # Stakeholders
 # ---------------------------------------------------------------------------------------------
 
+# Small integer codes, so that the database groups by one number and sends back few rows.
+TYPE_CODES = {t: n for n, t in enumerate(TYPES)}
+LEVEL_CODES = {level: n for n, level in enumerate(LEVELS)}
+# One bit per sector: a set of sectors is one integer (0: "No sector").
+SECTOR_BITS = {sector: 1 << n for n, sector in enumerate(SECTORS)}
+
+_stakeholders = Stakeholder.__table__
+_organisations = Organisation.__table__
+_affiliations = Affiliation.__table__
+
+
+def is_live(deleted_at: Any) -> sa.ColumnElement[bool]:
+    """SQL: the row is not in the trash, for a table reached by key from another. Written so
+    that no index can answer it: SQLite without statistics otherwise walks every live row
+    of the table through its index on `deleted_at` and probes the others from there."""
+    return deleted_at.is_(None) == sa.true()
+
+
+def sector_flag(sector: str) -> str:
+    """The name of the `stakeholder_rows` column that is 1 for stakeholders in `sector`."""
+    return f"in_{sector}"
+
+
+def sectors_of_mask(mask: int) -> frozenset[str]:
+    """The sectors of a bit mask (SECTOR_BITS); "No sector" for none."""
+    return frozenset(s for s, bit in SECTOR_BITS.items() if mask & bit) or frozenset({NO_SECTOR})
+
 
 @dataclass(frozen=True)
 class StakeholderFacts:
@@ -113,59 +143,177 @@ class StakeholderFacts:
     chinese_name: str | None
 
 
-def _employer_sectors() -> dict[int, set[str]]:
-    """{person: sectors of the live organisations they currently work for}."""
-    st = Stakeholder.__table__
-    ot = Organisation.__table__
-    at = Affiliation.__table__
-    employer = st.alias("employer")
-    employed: defaultdict[int, set[str]] = defaultdict(set)
-    for person_id, sector in db.session.execute(
-        sa.select(at.c.person_id, ot.c.sector)
-        .join(ot, ot.c.id == at.c.organisation_id)
-        .join(employer, employer.c.id == ot.c.id)
-        .where(
-            at.c.end_on.is_(None),
-            at.c.deleted_at.is_(None),
-            employer.c.deleted_at.is_(None),
-            ot.c.sector.is_not(None),
+@dataclass(frozen=True)
+class _Positions:
+    """Current positions (open, not in the trash) at live organisations that have a sector:
+    where a person's sectors come from. Every table is an alias of its own, so that a
+    subquery never correlates with the same table in the query around it."""
+
+    joined: Any  # the FROM clause
+    position: Any  # the affiliations alias
+    employer: Any  # the organisations alias
+    conditions: list[Any]
+
+
+def _current_positions(person_id: Any | None = None) -> _Positions:
+    """Everyone's current positions, or given `person_id` that person's (correlated)."""
+    position = _affiliations.alias("position")
+    employer = _organisations.alias("employer")
+    employer_row = _stakeholders.alias("employer_row")
+    joined = position.join(employer, employer.c.id == position.c.organisation_id).join(
+        employer_row, employer_row.c.id == employer.c.id
+    )
+    conditions = [
+        position.c.end_on.is_(None),
+        is_live(position.c.deleted_at),
+        is_live(employer_row.c.deleted_at),
+        employer.c.sector.is_not(None),
+        position.c.person_id == person_id if person_id is not None else sa.true(),
+    ]
+    return _Positions(joined, position, employer, conditions)
+
+
+def _employer_flags(only: str | None) -> sa.Subquery:
+    """Per employed person, a flag per sector of their current employers (`only`: that one)."""
+    found = _current_positions()
+    sector = found.employer.c.sector
+    flags = [sa.func.max(sa.case((sector == s, 1), else_=0)).label(sector_flag(s)) for s in SECTORS]
+    return (
+        sa.select(found.position.c.person_id, *flags)
+        .select_from(found.joined)
+        .where(*found.conditions, sector == only if only else sa.true())
+        .group_by(found.position.c.person_id)
+        .subquery("employers")
+    )
+
+
+def stakeholder_rows(
+    *, sector: str | None = None, stakeholder_type: str | None = None
+) -> sa.Select[Any]:
+    """SQL: the live stakeholders that have `sector` and `stakeholder_type` (every live one
+    without them), as `id, kind, type_code (TYPE_CODES), influence, interest, level_code
+    (LEVEL_CODES), display_name, chinese_name` and a 0/1 column per sector (`sector_flag`)
+    for the sectors it counts under: its own, or only `sector` when one is chosen. No flag
+    set means "No sector"."""
+    st, ot = _stakeholders, _organisations
+    employers = _employer_flags(sector)
+    is_person = st.c.kind == StakeholderKind.person
+    flags = {
+        s: sa.case(
+            (is_person, sa.func.coalesce(employers.c[sector_flag(s)], 0)),
+            (ot.c.sector == s, 1),
+            else_=0,
         )
-    ):
-        employed[person_id].add(value_of(sector))
-    return employed
-
-
-def stakeholder_facts() -> dict[int, StakeholderFacts]:
-    """Every live stakeholder with type, sectors, scores and level (two queries)."""
-    st = Stakeholder.__table__
-    ot = Organisation.__table__
-    employed = _employer_sectors()
-    rows = db.session.execute(
+        for s in SECTORS
+    }
+    conditions: list[sa.ColumnElement[bool]] = [is_live(st.c.deleted_at)]
+    if stakeholder_type == PERSON:
+        conditions.append(is_person)
+    elif stakeholder_type:
+        conditions.append(ot.c.org_type == stakeholder_type)
+    if sector:
+        conditions.append(flags[sector] == 1)
+    return (
         sa.select(
             st.c.id,
             st.c.kind,
-            ot.c.org_type,
-            ot.c.sector,
+            type_code(ot.c.org_type).label("type_code"),
             st.c.influence,
             st.c.interest,
-            st.c.engagement_level,
+            sa.case(LEVEL_CODES, value=st.c.engagement_level).label("level_code"),
             st.c.display_name,
             st.c.chinese_name,
+            *(
+                (flag if not sector or s == sector else sa.literal(0)).label(sector_flag(s))
+                for s, flag in flags.items()
+            ),
         )
-        .select_from(st.outerjoin(ot, ot.c.id == st.c.id))
-        .where(st.c.deleted_at.is_(None))
+        .select_from(
+            st.outerjoin(ot, ot.c.id == st.c.id).outerjoin(
+                employers, employers.c.person_id == st.c.id
+            )
+        )
+        .where(*conditions)
     )
+
+
+def type_code(org_type: Any) -> sa.Case[Any]:
+    """SQL: the TYPE_CODES code of a stakeholder from its organisation's type, joined outer
+    (NULL, for a person, is "person")."""
+    return sa.case(
+        {t: TYPE_CODES[t] for t in TYPES if t != PERSON}, value=org_type, else_=TYPE_CODES[PERSON]
+    )
+
+
+def sector_mask(stakeholder_id: Any) -> sa.ColumnElement[int]:
+    """SQL, correlated: the bit mask of all the sectors of a stakeholder (for the few rows a
+    list shows; `stakeholder_rows` flags them for many)."""
+    st, ot = _stakeholders.alias("masked"), _organisations.alias("masked_organisation")
+    found = _current_positions(stakeholder_id)
+    employed = sa.select(sa.func.sum(sa.distinct(_sector_bit(found.employer.c.sector))))
+    own = sa.select(_sector_bit(ot.c.sector)).where(ot.c.id == stakeholder_id)
+    kind = sa.select(st.c.kind).where(st.c.id == stakeholder_id)
+    return sa.case(
+        (
+            kind.scalar_subquery() == StakeholderKind.person,
+            sa.func.coalesce(
+                employed.select_from(found.joined).where(*found.conditions).scalar_subquery(), 0
+            ),
+        ),
+        else_=sa.func.coalesce(own.scalar_subquery(), 0),
+    )
+
+
+def _sector_bit(sector: Any) -> sa.Case[Any]:
+    return sa.case({s: SECTOR_BITS[s] for s in SECTORS}, value=sector, else_=0)
+
+
+def relevant(
+    stakeholder_id: Any, *, sector: str | None, stakeholder_type: str | None
+) -> sa.ColumnElement[bool]:
+    """SQL, correlated: the stakeholder is live and has `sector` and `stakeholder_type` (the
+    filters of `stakeholder_rows`, checked one row at a time)."""
+    st, ot = _stakeholders.alias("relevant"), _organisations.alias("relevant_organisation")
+    is_person = st.c.kind == StakeholderKind.person
+    conditions: list[sa.ColumnElement[bool]] = [
+        st.c.id == stakeholder_id,
+        st.c.deleted_at.is_(None),
+    ]
+    if stakeholder_type == PERSON:
+        conditions.append(is_person)
+    elif stakeholder_type:
+        conditions.append(ot.c.org_type == stakeholder_type)
+    if sector:
+        found = _current_positions(st.c.id)
+        works_in = sa.exists(
+            sa.select(1)
+            .select_from(found.joined)
+            .where(*found.conditions, found.employer.c.sector == sector)
+        )
+        conditions.append(
+            sa.or_(sa.and_(is_person, works_in), sa.and_(~is_person, ot.c.sector == sector))
+        )
+    return sa.exists(
+        sa.select(1).select_from(st.outerjoin(ot, ot.c.id == st.c.id)).where(*conditions)
+    )
+
+
+def stakeholder_facts() -> dict[int, StakeholderFacts]:
+    """Every live stakeholder with type, sectors, scores and level (one query)."""
+    rows = stakeholder_rows().subquery()
     facts = {}
-    for sid, kind, org_type, sector, influence, interest, level, name, chinese in rows:
-        kind = value_of(kind)
-        if kind == PERSON:
-            sectors = frozenset(employed.get(sid) or {NO_SECTOR})
-            stype = PERSON
-        else:
-            sectors = frozenset({value_of(sector)})
-            stype = value_of(org_type)
-        facts[sid] = StakeholderFacts(
-            sid, kind, stype, sectors, influence, interest, value_of(level), name, chinese
+    for row in db.session.execute(sa.select(rows)).mappings():
+        mask = sum(SECTOR_BITS[s] for s in SECTORS if row[sector_flag(s)])
+        facts[row["id"]] = StakeholderFacts(
+            row["id"],
+            value_of(row["kind"]),
+            TYPES[row["type_code"]],
+            sectors_of_mask(mask),
+            row["influence"],
+            row["interest"],
+            LEVELS[row["level_code"]],
+            row["display_name"],
+            row["chinese_name"],
         )
     return facts
 
@@ -175,16 +323,9 @@ def stakeholder_facts() -> dict[int, StakeholderFacts]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _live_in(period: Period) -> tuple[Any, ...]:
+def live_in(period: Period) -> tuple[Any, ...]:
+    """SQL conditions: an interaction of the period (live, its moment in the period's days)."""
     return (Interaction.deleted_at.is_(None), in_period(Interaction.occurred_at, period))
-
-
-def interactions(period: Period) -> list[Any]:
-    """(id, occurred_at, channel) of every interaction of the period."""
-    stmt = sa.select(Interaction.id, Interaction.occurred_at, Interaction.channel).where(
-        *_live_in(period)
-    )
-    return list(db.session.execute(stmt))
 
 
 def interaction_links(period: Period) -> list[Any]:
@@ -197,7 +338,7 @@ def interaction_links(period: Period) -> list[Any]:
             Interaction.occurred_at,
         )
         .join(Interaction, Interaction.id == interaction_stakeholders.c.interaction_id)
-        .where(*_live_in(period))
+        .where(*live_in(period))
     )
     return list(db.session.execute(stmt))
 
@@ -261,49 +402,72 @@ def _selected(activities: ActivityIds) -> Any:
     return activities if isinstance(activities, sa.Select) else list(activities)
 
 
-def attendees(activities: ActivityIds) -> list[Any]:
-    """(activity, person, gender, organisation at the time, its type, its sector) of every
-    named attendee not in the trash; the organisation only when it is live."""
-    if _none_selected(activities):
-        return []
-    org = aliased(Organisation, flat=True)
-    stmt = (
+def attendee_rows(activities: ActivityIds) -> sa.Select[Any]:
+    """SQL: (activity_id, person_id, gender, id, org_type, sector) of every named attendee
+    not in the trash, with the organisation at the time when it is live (else NULLs).
+
+    Written flat (participations, then the person's rows, then the organisation's): a
+    parenthesised (stakeholders JOIN people) leads SQLite without statistics to loop over
+    every person."""
+    pt, people = Participation.__table__, Person.__table__
+    person_row = _stakeholders.alias("person_row")
+    org = _organisations.alias("organisation")
+    org_row = _stakeholders.alias("organisation_row")
+    return (
         sa.select(
-            Participation.activity_id,
-            Participation.person_id,
-            Person.gender,
-            org.id,
-            org.org_type,
-            org.sector,
+            pt.c.activity_id,
+            pt.c.person_id,
+            people.c.gender,
+            org.c.id,
+            org.c.org_type,
+            org.c.sector,
         )
-        .join(Person, Person.id == Participation.person_id)
-        .outerjoin(org, sa.and_(org.id == Participation.organisation_id, org.deleted_at.is_(None)))
+        .select_from(
+            pt.join(people, people.c.id == pt.c.person_id)
+            .join(person_row, person_row.c.id == pt.c.person_id)
+            .outerjoin(
+                org_row,
+                sa.and_(org_row.c.id == pt.c.organisation_id, is_live(org_row.c.deleted_at)),
+            )
+            .outerjoin(org, org.c.id == org_row.c.id)
+        )
         .where(
-            Participation.activity_id.in_(_selected(activities)),
-            Participation.status == ParticipationStatus.attended,
-            Person.deleted_at.is_(None),
+            pt.c.activity_id.in_(_selected(activities)),
+            pt.c.status == ParticipationStatus.attended,
+            is_live(person_row.c.deleted_at),
         )
     )
-    return list(db.session.execute(stmt))
+
+
+def attendees(activities: ActivityIds) -> list[Any]:
+    """The rows of `attendee_rows`."""
+    if _none_selected(activities):
+        return []
+    return list(db.session.execute(attendee_rows(activities)))
+
+
+def participant_party_rows(activities: ActivityIds) -> sa.Select[Any]:
+    """SQL: (activity_id, id, org_type, sector) of every live organisation taking part in
+    the activities as a participant."""
+    ap, ot = ActivityParty.__table__, _organisations
+    org_row = _stakeholders.alias("organisation_row")
+    return (
+        sa.select(ap.c.activity_id, ot.c.id, ot.c.org_type, ot.c.sector)
+        .select_from(
+            ap.join(ot, ot.c.id == ap.c.organisation_id).join(
+                org_row, org_row.c.id == ap.c.organisation_id
+            )
+        )
+        .where(
+            ap.c.activity_id.in_(_selected(activities)),
+            ap.c.role == PartyRole.participant,
+            is_live(org_row.c.deleted_at),
+        )
+    )
 
 
 def participant_parties(activities: ActivityIds) -> list[Any]:
-    """(activity, organisation, its type, its sector) of every live organisation taking part
-    in the activities as a participant."""
+    """The rows of `participant_party_rows`."""
     if _none_selected(activities):
         return []
-    stmt = (
-        sa.select(
-            ActivityParty.activity_id,
-            Organisation.id,
-            Organisation.org_type,
-            Organisation.sector,
-        )
-        .join(Organisation, Organisation.id == ActivityParty.organisation_id)
-        .where(
-            ActivityParty.activity_id.in_(_selected(activities)),
-            ActivityParty.role == PartyRole.participant,
-            Organisation.deleted_at.is_(None),
-        )
-    )
-    return list(db.session.execute(stmt))
+    return list(db.session.execute(participant_party_rows(activities)))

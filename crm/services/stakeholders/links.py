@@ -14,7 +14,7 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from crm.access import Permission
 from crm.extensions import db
@@ -28,7 +28,7 @@ from crm.models import (
     StakeholderRelationship,
     User,
 )
-from crm.services import audit
+from crm.services import audit, duplicates
 from crm.services.errors import InvalidInput, NotFound
 from crm.services.stakeholders.records import _require
 
@@ -46,7 +46,9 @@ def affiliations_of_organisation(organisation: Organisation) -> list[Affiliation
             Affiliation.deleted_at.is_(None),
             Person.deleted_at.is_(None),
         )
-        .options(joinedload(Affiliation.person))
+        # Filled from the inner join above: a joined load would add `LEFT OUTER JOIN
+        # (stakeholders JOIN people)`, which SQLite cannot flatten (it reads every person).
+        .options(contains_eager(Affiliation.person))
         .order_by(Affiliation.end_on.is_not(None), Person.sort_name)
     )
     return list(db.session.scalars(stmt))
@@ -61,7 +63,7 @@ def affiliations_of_person(person: Person) -> list[Affiliation]:
             Affiliation.deleted_at.is_(None),
             Organisation.deleted_at.is_(None),
         )
-        .options(joinedload(Affiliation.organisation))
+        .options(contains_eager(Affiliation.organisation))
         .order_by(Affiliation.end_on.is_not(None), Affiliation.start_on.desc().nulls_last())
     )
     return list(db.session.scalars(stmt))
@@ -139,6 +141,7 @@ def add_affiliation(
     affiliation = attach(
         person, organisation, title=title, start_on=start_on, end_on=end_on, actor=actor
     )
+    duplicates.refresh([person.id])  # a name is compared by employer
     db.session.commit()
     return affiliation
 
@@ -217,6 +220,7 @@ def end_affiliation(affiliation: Affiliation, *, end_on: date, actor: User) -> A
         changes={"people_ended": [_person_text(affiliation), end_on.isoformat()]},
         summary=organisation.display_name,
     )
+    duplicates.refresh([person.id])  # a name is compared by employer
     db.session.commit()
     return affiliation
 

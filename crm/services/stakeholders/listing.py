@@ -8,16 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from crm.extensions import db
-from crm.models import Affiliation, Organisation, OrgType, Person, Stakeholder, Tag
-from crm.services import contact_details, interactions
+from crm.models import (
+    Affiliation,
+    Organisation,
+    OrgType,
+    Person,
+    Stakeholder,
+    StakeholderKind,
+    Tag,
+)
+from crm.services import contact_details, paging
 
 
 @dataclass(frozen=True)
@@ -50,29 +57,42 @@ class PersonCriteria:
     sector: str = ""  # of an organisation they currently work for
 
 
+# The sorts of each list: a column of `stakeholders` (ordered by an index of live records,
+# ix_stakeholders_live_*), of `organisations` or of `people` (by that column's own index).
 ORGANISATION_SORTS: dict[str, Any] = {
-    "name": Organisation.sort_name,
-    "chinese": Organisation.name_pinyin,
+    "name": Stakeholder.sort_name,
+    "chinese": Stakeholder.name_pinyin,
     "type": Organisation.org_type,
     "sector": Organisation.sector,
     "province": Organisation.province,
-    "engagement": Organisation.engagement_level,
-    "influence": Organisation.influence,
-    "updated": Organisation.updated_at,
-    "last_contact": interactions.last_contact_column(Organisation),
-    "next_follow_up": interactions.next_follow_up_column(Organisation),
+    "engagement": Stakeholder.engagement_level,
+    "influence": Stakeholder.influence,
+    "updated": Stakeholder.updated_at,
+    "last_contact": Stakeholder.last_contacted_at,
+    "next_follow_up": Stakeholder.next_follow_up_on,
 }
 PERSON_SORTS: dict[str, Any] = {
-    "name": Person.sort_name,
-    "chinese": Person.name_pinyin,
+    "name": Stakeholder.sort_name,
+    "chinese": Stakeholder.name_pinyin,
     "title": Person.job_title,
     "email": Person.email,
-    "engagement": Person.engagement_level,
-    "influence": Person.influence,
-    "updated": Person.updated_at,
-    "last_contact": interactions.last_contact_column(Person),
-    "next_follow_up": interactions.next_follow_up_column(Person),
+    "engagement": Stakeholder.engagement_level,
+    "influence": Stakeholder.influence,
+    "updated": Stakeholder.updated_at,
+    "last_contact": Stakeholder.last_contacted_at,
+    "next_follow_up": Stakeholder.next_follow_up_on,
 }
+
+
+# What each list shows besides the record. Positions and their organisations load in
+# queries of their own: a joined load of an organisation is `LEFT OUTER JOIN (stakeholders
+# JOIN organisations)`, which SQLite cannot flatten and answers by reading every one.
+ORGANISATION_LOADING = (joinedload(Organisation.owner), selectinload(Organisation.tags))
+PERSON_LOADING = (
+    joinedload(Person.owner),
+    selectinload(Person.tags),
+    selectinload(Person.affiliations).selectinload(Affiliation.organisation),
+)
 
 
 def _text_filter(model: type[Stakeholder], q: str) -> sa.ColumnElement[bool]:
@@ -98,61 +118,143 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _ordered(stmt: sa.Select[Any], column: Any, *, descending: bool, tiebreak: Any) -> Any:
-    direction = column.desc() if descending else column.asc()
-    return stmt.order_by(direction.nulls_last(), tiebreak)
+def _ordered(stmt: sa.Select[Any], sort: Any, *, descending: bool) -> Any:
+    """ORDER BY the sort column, then the id of the same table in the same direction, so
+    that an index of that table, (kind, column, id) or (column, rowid), gives the order and a
+    page deep in the list is read off it rather than sorted. Empty values come last either
+    way (SQLite reads them off the index too)."""
+    column = sort.expression
+    order = column.desc() if descending else column.asc()
+    if column.nullable:
+        order = order.nulls_last()
+    tiebreak = column.table.c.id
+    return stmt.order_by(order, tiebreak.desc() if descending else tiebreak.asc())
+
+
+def _page(
+    model: type[Stakeholder],
+    conditions: Sequence[sa.ColumnElement[bool]],
+    *,
+    filters_own_table: bool,
+    sort: Any,
+    descending: bool,
+    options: Sequence[Any],
+    page: int,
+    per_page: int,
+) -> Pagination:
+    """A page of a stakeholder list as crm.services.paging reads one: the count, over
+    `stakeholders` (joined to the kind's own table only when a filter needs it); the page's
+    ids, in the order of an index of live records; the records with those ids."""
+    own = cast(sa.Table, model.__table__)
+    stakeholders = cast(sa.Table, Stakeholder.__table__)
+    joined = stakeholders.join(own, own.c.id == stakeholders.c.id)
+    counted = joined if filters_own_table else stakeholders
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(counted).where(*conditions))
+    page = paging.page_within(page, total=total or 0, per_page=per_page)
+    sorted_by_own = sort.expression.table is own
+    ids = (
+        _ordered(
+            sa.select(stakeholders.c.id)
+            .select_from(joined if filters_own_table or sorted_by_own else stakeholders)
+            .where(*conditions),
+            sort,
+            descending=descending,
+        )
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+        .correlate(None)
+    )
+    items = db.session.scalars(
+        _ordered(
+            sa.select(model).where(Stakeholder.id.in_(ids)).options(*options),
+            sort,
+            descending=descending,
+        )
+    ).all()
+    return paging.read_page(items, page=page, per_page=per_page, total=total or 0)
 
 
 def list_organisations(
     criteria: OrganisationCriteria, *, page: int = 1, per_page: int = 50
 ) -> Pagination:
     """A page of live organisations matching the criteria, with owner and tags loaded."""
-    stmt = organisations_listing(criteria)
-    return db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
+    conditions, on_organisations = _organisation_conditions(criteria)
+    return _page(
+        Organisation,
+        conditions,
+        filters_own_table=on_organisations,
+        sort=ORGANISATION_SORTS.get(criteria.sort, Stakeholder.sort_name),
+        descending=criteria.descending,
+        options=ORGANISATION_LOADING,
+        page=page,
+        per_page=per_page,
+    )
 
 
 def organisations_listing(criteria: OrganisationCriteria) -> sa.Select[Organisation]:
     """The organisations of the list page in its order, with owner and tags loaded: the
     list pages through it, the exports read all of it."""
-    stmt = organisations_query(criteria).options(
-        joinedload(Organisation.owner), selectinload(Organisation.tags)
-    )
-    column = ORGANISATION_SORTS.get(criteria.sort, Organisation.sort_name)
-    return _ordered(stmt, column, descending=criteria.descending, tiebreak=Organisation.id)
+    stmt = organisations_query(criteria).options(*ORGANISATION_LOADING)
+    column = ORGANISATION_SORTS.get(criteria.sort, Stakeholder.sort_name)
+    return _ordered(stmt, column, descending=criteria.descending)
 
 
 def organisations_query(criteria: OrganisationCriteria) -> sa.Select[Organisation]:
     """Live organisations matching the criteria, without order or loading options."""
-    stmt = sa.select(Organisation).where(Organisation.deleted_at.is_(None))
+    conditions, _on_organisations = _organisation_conditions(criteria)
+    return sa.select(Organisation).where(*conditions)
+
+
+def _organisation_conditions(
+    criteria: OrganisationCriteria,
+) -> tuple[list[sa.ColumnElement[bool]], bool]:
+    """The WHERE terms of the organisation list, and whether any is on `organisations` (the
+    count joins that table only then)."""
+    conditions: list[sa.ColumnElement[bool]] = [
+        Stakeholder.kind == StakeholderKind.organisation,
+        Stakeholder.deleted_at.is_(None),
+    ]
     if criteria.influence:
-        stmt = stmt.where(Organisation.influence == criteria.influence)
+        conditions.append(Stakeholder.influence == criteria.influence)
     if criteria.interest:
-        stmt = stmt.where(Organisation.interest == criteria.interest)
+        conditions.append(Stakeholder.interest == criteria.interest)
     if criteria.q:
-        stmt = stmt.where(_text_filter(Organisation, criteria.q))
-    if criteria.org_type:
-        stmt = stmt.where(Organisation.org_type == criteria.org_type)
-    if criteria.sector:
-        stmt = stmt.where(Organisation.sector == criteria.sector)
-    if criteria.province:
-        stmt = stmt.where(Organisation.province == criteria.province)
+        conditions.append(_text_filter(Stakeholder, criteria.q))
     if criteria.engagement_level:
-        stmt = stmt.where(Organisation.engagement_level == criteria.engagement_level)
+        conditions.append(Stakeholder.engagement_level == criteria.engagement_level)
     if criteria.owner_id:
-        stmt = stmt.where(Organisation.owner_id == criteria.owner_id)
+        conditions.append(Stakeholder.owner_id == criteria.owner_id)
     if criteria.tag:
-        stmt = stmt.where(Organisation.tags.any(Tag.name == criteria.tag))
-    return stmt
+        conditions.append(Stakeholder.tags.any(Tag.name == criteria.tag))
+    own = []
+    if criteria.org_type:
+        own.append(Organisation.org_type == criteria.org_type)
+    if criteria.sector:
+        own.append(Organisation.sector == criteria.sector)
+    if criteria.province:
+        own.append(Organisation.province == criteria.province)
+    return conditions + own, bool(own)
 
 
 def people_query(criteria: PersonCriteria) -> sa.Select[Person]:
     """Live people matching the criteria: the filters of the people list, without order or
     loading options, so the list page and the exports select exactly the same people."""
-    stmt = sa.select(Person).where(Person.deleted_at.is_(None))
+    conditions, _on_people = _person_conditions(criteria)
+    return sa.select(Person).where(*conditions)
+
+
+def _person_conditions(criteria: PersonCriteria) -> tuple[list[sa.ColumnElement[bool]], bool]:
+    """The WHERE terms of the people list, and whether any is on `people` (the count joins
+    that table only then)."""
+    conditions: list[sa.ColumnElement[bool]] = [
+        Stakeholder.kind == StakeholderKind.person,
+        Stakeholder.deleted_at.is_(None),
+    ]
+    own: list[sa.ColumnElement[bool]] = []
     if criteria.q:
         q = criteria.q.lower()
-        conditions = [
-            _text_filter(Person, criteria.q),
+        matches = [
+            _text_filter(Stakeholder, criteria.q),
             Person.email.like(f"%{_escape_like(q)}%", escape="\\"),
             Person.phone.like(f"%{_escape_like(q)}%", escape="\\"),
             sa.func.lower(Person.wechat_id).like(f"%{_escape_like(q)}%", escape="\\"),
@@ -160,15 +262,17 @@ def people_query(criteria: PersonCriteria) -> sa.Select[Person]:
         digits = contact_details.phone_digits(q)
         if digits:
             # Phones are stored as typed ("+86 138 0013 8000"); match the digits alone too.
-            conditions.append(_digits_of(Person.phone).like(f"%{digits}%"))
+            matches.append(_digits_of(Person.phone).like(f"%{digits}%"))
         key = contact_details.phone_key(q)
         if key:  # a whole number, however either side typed it ("0086…" finds "138…")
-            conditions.append(Person.phone_key == key)
-        stmt = stmt.where(sa.or_(*conditions))
+            matches.append(Person.phone_key == key)
+        own.append(sa.or_(*matches))
     if criteria.organisation_id:
-        stmt = stmt.where(
-            Person.affiliations.any(
-                sa.and_(
+        # The organisation's current staff, found from its positions (an index), not by
+        # probing the positions of every person.
+        conditions.append(
+            Stakeholder.id.in_(
+                sa.select(Affiliation.person_id).where(
                     Affiliation.organisation_id == criteria.organisation_id,
                     Affiliation.end_on.is_(None),
                     Affiliation.deleted_at.is_(None),
@@ -176,16 +280,16 @@ def people_query(criteria: PersonCriteria) -> sa.Select[Person]:
             )
         )
     if criteria.gender:
-        stmt = stmt.where(Person.gender == criteria.gender)
+        own.append(Person.gender == criteria.gender)
     if criteria.influence:
-        stmt = stmt.where(Person.influence == criteria.influence)
+        conditions.append(Stakeholder.influence == criteria.influence)
     if criteria.interest:
-        stmt = stmt.where(Person.interest == criteria.interest)
+        conditions.append(Stakeholder.interest == criteria.interest)
     if criteria.sector:
         # The organisation needs an alias: it is a stakeholder, like the person outside.
         employer = aliased(Organisation, flat=True)
-        stmt = stmt.where(
-            Person.id.in_(
+        conditions.append(
+            Stakeholder.id.in_(
                 sa.select(Affiliation.person_id)
                 .join(employer, employer.id == Affiliation.organisation_id)
                 .where(
@@ -197,53 +301,70 @@ def people_query(criteria: PersonCriteria) -> sa.Select[Person]:
             )
         )
     if criteria.engagement_level:
-        stmt = stmt.where(Person.engagement_level == criteria.engagement_level)
+        conditions.append(Stakeholder.engagement_level == criteria.engagement_level)
     if criteria.owner_id:
-        stmt = stmt.where(Person.owner_id == criteria.owner_id)
+        conditions.append(Stakeholder.owner_id == criteria.owner_id)
     if criteria.tag:
-        stmt = stmt.where(Person.tags.any(Tag.name == criteria.tag))
-    return stmt
+        conditions.append(Stakeholder.tags.any(Tag.name == criteria.tag))
+    return conditions + own, bool(own)
 
 
 def list_people(criteria: PersonCriteria, *, page: int = 1, per_page: int = 50) -> Pagination:
     """A page of live people matching the criteria, with current employers loaded."""
-    stmt = people_listing(criteria)
-    return db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
+    conditions, on_people = _person_conditions(criteria)
+    return _page(
+        Person,
+        conditions,
+        filters_own_table=on_people,
+        sort=PERSON_SORTS.get(criteria.sort, Stakeholder.sort_name),
+        descending=criteria.descending,
+        options=PERSON_LOADING,
+        page=page,
+        per_page=per_page,
+    )
 
 
 def people_listing(criteria: PersonCriteria) -> sa.Select[Person]:
-    """The people of the list page in its order, with owner, tags and positions loaded."""
-    stmt = people_query(criteria).options(
-        joinedload(Person.owner),
-        selectinload(Person.tags),
-        selectinload(Person.affiliations).joinedload(Affiliation.organisation),
-    )
-    column = PERSON_SORTS.get(criteria.sort, Person.sort_name)
-    return _ordered(stmt, column, descending=criteria.descending, tiebreak=Person.id)
-
-
-@dataclass(frozen=True)
-class Contact:
-    """When a listed stakeholder was last contacted and their next open follow-up is due."""
-
-    last_contacted_at: datetime | None
-    next_follow_up_on: date | None
-
-
-def contacts_for(stakeholder_ids: Sequence[int]) -> dict[int, Contact]:
-    """Last contact and next follow-up of a page of stakeholders: two grouped queries."""
-    last = interactions.last_contacted(stakeholder_ids)
-    upcoming = interactions.next_follow_up(stakeholder_ids)
-    return {sid: Contact(last.get(sid), upcoming.get(sid)) for sid in stakeholder_ids}
+    """The people of the list page in its order, with owner, tags and positions loaded: the
+    list pages through it, the exports read all of it."""
+    stmt = people_query(criteria).options(*PERSON_LOADING)
+    column = PERSON_SORTS.get(criteria.sort, Stakeholder.sort_name)
+    return _ordered(stmt, column, descending=criteria.descending)
 
 
 def provinces() -> list[str]:
-    """Provinces in use, for the organisation filter."""
+    """Provinces of live organisations, for the organisation filter.
+
+    A loose scan of ix_organisations_province: each step seeks the next province name, so
+    the query costs a few index seeks per province, not a read of every organisation. A
+    province is kept when a live organisation is in it; `(deleted_at IS NULL) = true` keeps
+    SQLite from answering that test by walking the live stakeholders instead of the
+    province's organisations.
+    """
+    org = cast(sa.Table, Organisation.__table__)
+    nxt = org.alias("next_province")
+    found = sa.select(sa.func.min(org.c.province).label("province")).cte(
+        "provinces", recursive=True
+    )
+    found = found.union_all(
+        sa.select(
+            sa.select(sa.func.min(nxt.c.province))
+            .where(nxt.c.province > found.c.province)
+            .scalar_subquery()
+        ).where(found.c.province.is_not(None))
+    )
+    live = (
+        sa.select(Stakeholder.id)
+        .join(org, org.c.id == Stakeholder.id)
+        .where(
+            org.c.province == found.c.province,
+            Stakeholder.deleted_at.is_(None).self_group() == sa.true(),
+        )
+    )
     stmt = (
-        sa.select(Organisation.province)
-        .where(Organisation.province.is_not(None), Organisation.deleted_at.is_(None))
-        .distinct()
-        .order_by(Organisation.province)
+        sa.select(found.c.province)
+        .where(found.c.province.is_not(None), live.exists())
+        .order_by(found.c.province)
     )
     return [p for p in db.session.scalars(stmt) if p]
 
@@ -303,10 +424,27 @@ def stakeholder_choices(exclude_id: int | None = None) -> list[tuple[int, str]]:
 
 
 def organisation_type_counts() -> dict[str, int]:
-    """Live organisations per type, for the list's filter badges (one grouped query)."""
-    stmt = (
-        sa.select(Organisation.org_type, sa.func.count())
-        .where(Organisation.deleted_at.is_(None))
-        .group_by(Organisation.org_type)
+    """Live organisations per type, for the list's filter badges.
+
+    One statement, two grouped counts: every organisation per type, read off
+    ix_organisations_org_type alone, less those in the trash, found through
+    ix_stakeholders_trashed. Counting the live ones directly would look up every
+    organisation's `deleted_at`.
+    """
+    org = cast(sa.Table, Organisation.__table__)
+    stakeholders = cast(sa.Table, Stakeholder.__table__)
+    every = sa.select(org.c.org_type, sa.func.count().label("n")).group_by(org.c.org_type)
+    trashed = (
+        sa.select(org.c.org_type, (-sa.func.count()).label("n"))
+        .select_from(stakeholders.join(org, org.c.id == stakeholders.c.id))
+        .where(
+            stakeholders.c.kind == StakeholderKind.organisation,
+            stakeholders.c.deleted_at.is_not(None),
+        )
+        .group_by(org.c.org_type)
     )
-    return {str(OrgType(t).value): n for t, n in db.session.execute(stmt)}
+    counts: dict[str, int] = {}
+    for org_type, n in db.session.execute(sa.union_all(every, trashed)):
+        key = str(OrgType(org_type).value)
+        counts[key] = counts.get(key, 0) + n
+    return {key: n for key, n in counts.items() if n}

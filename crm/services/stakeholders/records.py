@@ -239,6 +239,7 @@ def _create(
                 candidates=found,
             )
     stakeholder = insert(model, data, allowed, actor)
+    duplicates.refresh([stakeholder.id])
     db.session.commit()
     log.info("created %s %s", stakeholder.__tablename__, stakeholder.id)
     return stakeholder
@@ -322,6 +323,7 @@ def update(stakeholder: S, changes: Mapping[str, Any], *, version: int, actor: U
         )
     try:
         apply_changes(stakeholder, changes, actor=actor)
+        duplicates.refresh([stakeholder.id])
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
@@ -339,8 +341,14 @@ def update(stakeholder: S, changes: Mapping[str, Any], *, version: int, actor: U
 LIFECYCLE = lifecycle.Lifecycle(
     summary=lambda stakeholder: stakeholder.display_name,
     search_kind=lambda stakeholder: "person" if isinstance(stakeholder, Person) else "organisation",
-    reindex=lambda stakeholder: search.index(stakeholder),
+    reindex=lambda stakeholder: _reindex(stakeholder),
 )
+
+
+def _reindex(stakeholder: Stakeholder) -> None:
+    """A record went to the trash or came back: its search entry and its likely duplicates."""
+    search.index(stakeholder)
+    duplicates.refresh([stakeholder.id])
 
 
 def delete(stakeholder: Stakeholder, *, actor: User) -> None:

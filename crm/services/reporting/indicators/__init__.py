@@ -29,8 +29,10 @@ from crm.services.reporting.indicators.figures import (
     YearFigures,
     YearRow,
     compute,
+    counted,
     figure,
     items,
+    overview,
     year_figures,
     years,
 )
@@ -73,7 +75,15 @@ from crm.services.reporting.indicators.metrics import (
     key_label,
     metric_description,
 )
-from crm.services.reporting.indicators.sources import Entry, Headcount, Records, Via, records
+from crm.services.reporting.indicators.sources import (
+    PER_PAGE,
+    Entry,
+    Headcount,
+    Paging,
+    Records,
+    Via,
+    records,
+)
 from crm.services.reporting.indicators.tables import breakdown_table, summary_table, year_table
 from crm.services.reporting.periods import FIRST_YEAR, LAST_YEAR
 
@@ -93,6 +103,7 @@ __all__ = [
     "METRIC_DESCRIPTIONS",
     "NOT_STATED",
     "OTHER",
+    "PER_PAGE",
     "SECTOR",
     "SEX",
     "SEXES",
@@ -108,12 +119,14 @@ __all__ = [
     "Headcount",
     "Item",
     "Metric",
+    "Paging",
     "Records",
     "Via",
     "YearFigures",
     "YearRow",
     "breakdown_table",
     "compute",
+    "counted",
     "create",
     "delete",
     "dimension_label",
@@ -124,6 +137,7 @@ __all__ = [
     "list_indicators",
     "metric_description",
     "number_text",
+    "overview",
     "purge",
     "records",
     "restore",

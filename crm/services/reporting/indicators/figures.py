@@ -1,9 +1,11 @@
 """Donor indicators: the figures they track, computed for any period.
 
-`items` loads every contribution to a metric over a period (a few queries, however many
-indicators share the metric); `figure` counts a sub-period out of them, so a year is loaded
-once and its quarters are computed from it. `year_figures` and `years` give what the
-indicator pages show.
+`compute`, `year_figures` and `years` give what the indicator pages show. The database
+counts them (crm.services.reporting.indicators.tallies): one grouped statement per metric
+for all the periods shown (a year's quarters and the year), however many indicators share
+the metric and however many records count, so nothing but the counts comes back.
+`items` and `figure` apply the same definitions to loaded rows, one Item per contribution:
+the reference that the tests hold the database's counts to.
 
 Definitions (tests/reports/test_indicators.py asserts each of them on a known data set):
 
@@ -68,6 +70,7 @@ from crm.models import Activity, ActivityStatus, ActivityType, Indicator, Metric
 from crm.services import clock
 from crm.services.reporting import facts
 from crm.services.reporting.facts import value_of
+from crm.services.reporting.indicators import tallies
 from crm.services.reporting.indicators.logframe import target_for
 from crm.services.reporting.indicators.metrics import (
     ALWAYS_SHOWN,
@@ -257,8 +260,9 @@ def items(
 ) -> list[Item]:
     """Every contribution to `metric` from `start` to `end` (both included); read-only.
 
-    Load a year once and compute its quarters from it with `figure`: a few queries per
-    metric, however many indicators and periods are shown.
+    One Item per contribution, loaded into memory: the definitions applied to plain rows,
+    which the tests hold the database's counts (`counted`) to. Pages use `counted`: this
+    grows with the records of the period.
     """
     metric = Metric(metric)
     if metric in TRAINING_METRICS:
@@ -317,9 +321,36 @@ def compute(
     dimensions: Sequence[str] = (),
     timezone: str | ZoneInfo = clock.PROGRAMME_TIMEZONE,
 ) -> Figure:
-    """One figure over any period; InvalidInput for a period the reports refuse."""
+    """One figure over any period, counted by the database; InvalidInput for a period the
+    reports refuse."""
     check_period(start, end)
-    return figure(items(metric, start, end, timezone=timezone), start, end, dimensions=dimensions)
+    (found,) = counted(metric, [(start, end)], dimensions=dimensions, timezone=timezone)
+    return found
+
+
+def counted(
+    metric: Metric | str,
+    periods: Sequence[tuple[date, date]],
+    *,
+    dimensions: Sequence[str] = (),
+    timezone: str | ZoneInfo = clock.PROGRAMME_TIMEZONE,
+) -> list[Figure]:
+    """The figure of each period (they may overlap), with the breakdowns in `dimensions`,
+    counted in one statement; read-only. The periods are not checked."""
+    wanted = [d for d in dimensions if d in KEYS]
+    found = tallies.tally(metric, periods, timezone=timezone, dimensions=wanted)
+    return [
+        Figure(
+            start,
+            end,
+            found.named(k),
+            found.unnamed(k),
+            tuple(
+                Breakdown(d, tuple((key, found.of(d, key, k)) for key in KEYS[d])) for d in wanted
+            ),
+        )
+        for k, (start, end) in enumerate(periods)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -362,15 +393,30 @@ class YearFigures:
         )
 
 
-def _year_figures(indicator: Indicator, year: int, loaded: list[Item], today: date) -> YearFigures:
-    dimensions = [d for d in indicator.disaggregations or [] if d in KEYS]
+def _dimensions(indicator: Indicator) -> list[str]:
+    return [d for d in indicator.disaggregations or [] if d in KEYS]
+
+
+def _year_periods(year: int) -> list[tuple[date, date]]:
+    return [*quarters(year), whole_year(year)]
+
+
+def _year_figures(
+    indicator: Indicator, year: int, found: Sequence[Figure], today: date
+) -> YearFigures:
+    """An indicator's view of its metric's figures (quarters, then the year): only the
+    breakdowns it asks for."""
+    dimensions = _dimensions(indicator)
+
+    def own(f: Figure) -> Figure:
+        kept = tuple(b for d in dimensions for b in f.breakdowns if b.dimension == d)
+        return Figure(f.start, f.end, f.named, f.unnamed, kept)
+
     return YearFigures(
         indicator=indicator,
         year=year,
-        quarters=tuple(
-            figure(loaded, first, last, dimensions=dimensions) for first, last in quarters(year)
-        ),
-        total=figure(loaded, *whole_year(year), dimensions=dimensions),
+        quarters=tuple(own(f) for f in found[:4]),
+        total=own(found[4]),
         target=target_for(indicator, year),
         today=today,
     )
@@ -385,18 +431,21 @@ def year_figures(
 ) -> list[YearFigures]:
     """The figures of each indicator in `year`, by quarter and for the year; read-only.
 
-    Each metric is loaded once, however many indicators share it.
+    Each metric is counted once, in one statement, however many indicators share it.
     """
     check_year(year)
-    start, end = whole_year(year)
-    loaded: dict[Metric, list[Item]] = {}
-    result = []
+    wanted: dict[Metric, list[str]] = {}
     for indicator in indicators:
-        metric = Metric(indicator.metric)
-        if metric not in loaded:
-            loaded[metric] = items(metric, start, end, timezone=timezone)
-        result.append(_year_figures(indicator, year, loaded[metric], today))
-    return result
+        dimensions = wanted.setdefault(Metric(indicator.metric), [])
+        dimensions += [d for d in _dimensions(indicator) if d not in dimensions]
+    found = {
+        metric: counted(metric, _year_periods(year), dimensions=dims, timezone=timezone)
+        for metric, dims in wanted.items()
+    }
+    return [
+        _year_figures(indicator, year, found[Metric(indicator.metric)], today)
+        for indicator in indicators
+    ]
 
 
 @dataclass(frozen=True)
@@ -413,6 +462,20 @@ class YearRow:
         return self.figure.value / float(self.target)
 
 
+def _wanted_years(indicator: Indicator, also: Iterable[int]) -> list[int]:
+    wanted = sorted({t.year for t in indicator.targets} | set(also))
+    return [y for y in wanted if FIRST_YEAR <= y <= LAST_YEAR]
+
+
+def _year_rows(
+    indicator: Indicator, wanted: Sequence[int], found: Sequence[Figure], today: date
+) -> list[YearRow]:
+    return [
+        YearRow(year, target_for(indicator, year), f, date(year, 1, 1) <= today)
+        for year, f in zip(wanted, found, strict=True)
+    ]
+
+
 def years(
     indicator: Indicator,
     *,
@@ -421,20 +484,31 @@ def years(
     timezone: str | ZoneInfo = clock.PROGRAMME_TIMEZONE,
 ) -> list[YearRow]:
     """One row per year that has a target (plus the years in `also`): target, value over the
-    whole year, progress. The years are loaded in one go."""
-    wanted = sorted({t.year for t in indicator.targets} | set(also))
-    wanted = [y for y in wanted if FIRST_YEAR <= y <= LAST_YEAR]
+    whole year, progress. The years are counted in one statement."""
+    wanted = _wanted_years(indicator, also)
     if not wanted:
         return []
-    loaded = items(
-        indicator.metric, date(wanted[0], 1, 1), date(wanted[-1], 12, 31), timezone=timezone
-    )
-    return [
-        YearRow(
-            year,
-            target_for(indicator, year),
-            figure(loaded, *whole_year(year)),
-            date(year, 1, 1) <= today,
-        )
-        for year in wanted
-    ]
+    periods = [whole_year(y) for y in wanted]
+    found = counted(indicator.metric, periods, timezone=timezone)
+    return _year_rows(indicator, wanted, found, today)
+
+
+def overview(
+    indicator: Indicator,
+    year: int,
+    *,
+    today: date,
+    timezone: str | ZoneInfo = clock.PROGRAMME_TIMEZONE,
+) -> tuple[YearFigures, list[YearRow]]:
+    """An indicator's page: its figures in `year` (as `year_figures`) and its row for every
+    year with a target and for `year` (as `years`), counted together in one statement."""
+    check_year(year)
+    wanted = _wanted_years(indicator, [year])
+    periods = [*_year_periods(year), *(whole_year(y) for y in wanted)]
+    found = counted(indicator.metric, periods, dimensions=_dimensions(indicator), timezone=timezone)
+    rows = _year_rows(indicator, wanted, [_bare(f) for f in found[5:]], today)
+    return _year_figures(indicator, year, found[:5], today), rows
+
+
+def _bare(found: Figure) -> Figure:
+    return Figure(found.start, found.end, found.named, found.unnamed)
