@@ -315,12 +315,10 @@ def test_the_migration_rederives_phone_keys_both_ways(migrated_app):
             return {phone: found[person_id] for phone, person_id in ids.items()}
 
         # The app's session must not hold a transaction: the downgrade drops indexes, which
-
         # waits for every reader of the table on PostgreSQL.
-
         db.session.remove()
-
         flask_migrate.downgrade(revision=before)
         assert keys() == {phone: old for phone, (old, _new) in phones.items()}
+        db.session.remove()  # as before the downgrade: no transaction left open
         flask_migrate.upgrade()
         assert keys() == {phone: new for phone, (_old, new) in phones.items()}

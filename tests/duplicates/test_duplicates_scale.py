@@ -323,6 +323,7 @@ def test_the_migration_finds_the_pairs_rebuild_finds(migrated_admin: Flask) -> N
         db.session.remove()
         flask_migrate.downgrade(revision=before)
         assert "duplicate_pairs" not in sa.inspect(db.engine).get_table_names()
+        db.session.remove()  # as before the downgrade: no transaction left open
         flask_migrate.upgrade()
         assert sorted(db.session.execute(query).all()) == rebuilt
     # the email (0), the Chinese name (3) and the name (4) of people; organisations by name

@@ -59,5 +59,6 @@ def test_the_migration_rederives_name_keys_both_ways(migrated_app):
         db.session.remove()
         flask_migrate.downgrade(revision=before)
         assert keys() == {name: old for name, (old, _new) in expected.items()}
+        db.session.remove()  # as before the downgrade: no transaction left open
         flask_migrate.upgrade()
         assert keys() == {name: new for name, (_old, new) in expected.items()}
