@@ -77,10 +77,7 @@ def _generate(url: str, scale: float) -> Generation:
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    engine = sa.create_engine(url)
-    with engine.begin() as connection:
-        connection.exec_driver_sql("ANALYZE")
-    engine.dispose()
+    _analyze(url)
     # ru_maxrss is the largest child so far, in KiB on Linux.
     return Generation(False, wall, cpu, after.ru_maxrss / 1024, done.stdout.strip())
 
@@ -110,9 +107,15 @@ def sqlite_copy(scale: float, directory: Path) -> tuple[str, Generation]:
 
 
 def _analyze(url: str) -> None:
-    engine = sa.create_engine(url)
-    with engine.begin() as connection:
-        connection.exec_driver_sql("ANALYZE")
+    """Statistics for the planner; on PostgreSQL also VACUUM, as autovacuum would have done in
+    a database that has run for a while: it sets the visibility map that index-only scans (the
+    lists' counts) rely on."""
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.exec_driver_sql("VACUUM ANALYZE")
+        else:
+            connection.exec_driver_sql("ANALYZE")
     engine.dispose()
 
 
