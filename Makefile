@@ -8,8 +8,10 @@ TRANSLATIONS := crm/translations
 PYTEST_WORKERS ?= 2
 SCALE ?= 0.05
 RUNS ?= 30
+USERS ?= 50
+SECONDS ?= 60
 
-.PHONY: install run serve test test-fast lint format babel babel-compile db-check bench clean
+.PHONY: install run serve test test-fast lint format babel babel-compile db-check bench loadtest fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +46,10 @@ run: install babel-compile
 test: install babel-compile
 	$(PY) -m pytest -n $(PYTEST_WORKERS) -q
 
+## The hostile-input tests with thousands of generated examples (make test runs a few).
+fuzz: install babel-compile
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -n $(PYTEST_WORKERS) -q tests/test_fuzz.py
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -62,6 +68,12 @@ db-check: install
 ## make bench [SCALE=1] [RUNS=30] [BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 bench: install babel-compile
 	$(PY) -m bench --scale $(SCALE) --runs $(RUNS) $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL))
+
+## A simulated team against gunicorn on loopback (demo data, one account per user):
+## make loadtest [USERS=50] [SECONDS=60] [LOAD_DATABASE_URL=an empty database]
+loadtest: install babel-compile
+	$(PY) -m pip install --quiet -e ".[load]"
+	$(PY) -m bench.load --users $(USERS) --seconds $(SECONDS) $(if $(LOAD_DATABASE_URL),--database-url $(LOAD_DATABASE_URL))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info

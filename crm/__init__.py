@@ -13,15 +13,26 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from crm import requests as crm_requests
 from crm.config import Config, from_environment
 from crm.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+from crm.security import init_security_headers
 
 ROOT = Path(__file__).resolve().parent.parent
 
 # Reachable without signing in; everything else requires an active user (tested on url_map).
 PUBLIC_ENDPOINTS = frozenset(
-    {"auth.login", "main.healthz", "static", "bootstrap.static", "calendar.feed"}
+    {
+        "auth.login",
+        "auth.login_code",  # the second factor, asked before the session is signed in
+        "main.healthz",
+        "static",
+        "bootstrap.static",
+        "calendar.feed",
+    }
 )
+# What a user whose role requires a second factor may open before setting one up.
+TWO_FACTOR_SETUP_ENDPOINTS = frozenset({"auth.two_factor", "auth.logout"})
 
 
 @event.listens_for(Engine, "connect")
@@ -53,6 +64,8 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     app.config.from_object(config_class)
+    # Before any route is added: the id-sized `int` converter, and the request id.
+    crm_requests.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
@@ -64,6 +77,9 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "connect_args": connect_args}
 
     db.init_app(app)
+    from crm.services import sector_masks
+
+    sector_masks.init_app(app)  # the stored sector masks follow every ORM write
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     bootstrap.init_app(app)
@@ -74,6 +90,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
         default_translation_directories=str(ROOT / "crm" / "translations"),
     )
     _init_login(app)
+    init_security_headers(app)
     if app.config["PROXY_FIX_X_FOR"]:
         # Flask's documented way to wrap the WSGI app, which mypy sees as replacing a method.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
@@ -106,7 +123,12 @@ def _select_locale() -> str | None:
 def _init_login(app: Flask) -> None:
     from datetime import timedelta
 
-    from crm.services import accounts
+    from flask import flash, redirect, url_for
+    from flask_babel import gettext as _
+    from flask_login import login_url
+
+    from crm.blueprints.auth import sessions
+    from crm.services import accounts, two_factor
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -119,6 +141,8 @@ def _init_login(app: Flask) -> None:
         days=app.config["REMEMBER_COOKIE_DURATION_DAYS"]
     )
     login_manager.user_loader(accounts.load_session_user)
+    # Before require_login: an idle session is signed out before anyone reads the user.
+    sessions.init_idle_sessions(app)
 
     @app.before_request
     def require_login() -> Any:
@@ -127,7 +151,16 @@ def _init_login(app: Flask) -> None:
         if request.blueprint == "api" or request.endpoint.startswith("api."):
             return None  # the API authenticates with bearer tokens
         if not current_user.is_authenticated:
+            if sessions.expired():  # the sign-in page says why, once
+                return redirect(login_url(login_manager.login_view, request.url))
             return login_manager.unauthorized()
+        if (
+            request.endpoint not in TWO_FACTOR_SETUP_ENDPOINTS
+            and not current_user.has_two_factor
+            and two_factor.is_required(current_user, app.config["REQUIRE_2FA_ROLES"])
+        ):
+            flash(_("Your role requires two-factor sign-in. Set it up to continue."), "warning")
+            return redirect(url_for("auth.two_factor"))
         return None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -44,6 +45,25 @@ def create_user(email: str, name: str, role: str, password: str | None, locale: 
         _fail(err)
     else:
         click.echo(f"Created {user.role.value} {user.email} (id {user.id}).")
+
+
+@crm.command("reset-2fa")
+@click.argument("email")
+def reset_two_factor(email: str) -> None:
+    """Remove a user's second factor (a lost phone and lost recovery codes), e.g. for the
+    only administrator; they sign in with the password and set it up again."""
+    from crm.services import two_factor
+
+    user = accounts.by_email(email)
+    if user is None:
+        click.echo(f"Error: no user with the email {email}.", err=True)
+        sys.exit(1)
+    try:
+        two_factor.reset(user, actor=None)
+    except ServiceError as err:
+        _fail(err)
+    else:
+        click.echo(f"Two-factor sign-in of {user.email} reset.")
 
 
 @crm.command("seed-demo")
@@ -104,12 +124,20 @@ def _echo_logins(logins: list[tuple[str, str]]) -> None:
 
 @crm.command("reindex")
 def reindex() -> None:
-    """Rebuild the search index and the stored contact dates from the records (after an
-    upgrade or a restore)."""
-    from crm.services import contact_dates, duplicates, interactions, search, stakeholders
+    """Rebuild the search index, the stored contact dates and sector masks from the records
+    (after an upgrade or a restore)."""
+    from crm.services import (
+        contact_dates,
+        duplicates,
+        interactions,
+        search,
+        sector_masks,
+        stakeholders,
+    )
 
     stakeholders.refresh_derived()
     contact_dates.rebuild()
+    sector_masks.rebuild()
     duplicates.rebuild()
     interactions.register_index()
     count = search.rebuild()
@@ -283,6 +311,72 @@ def _import_summary(report: ImportReport) -> list[str]:
         if line.note:
             lines.append(f"  Row {line.row} skipped: {line.note}")
     return lines
+
+
+@crm.command("backup")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+def backup_database(file: Path | None) -> None:
+    """Back up the database to FILE while the app runs (SQLite: a copy made with SQLite's
+    backup API; PostgreSQL: pg_dump's custom format).
+
+    Without FILE, a dated file in BACKUP_DIR, which the administrators' Backups page lists.
+    A failed backup leaves no partial file; FILE is replaced only by a complete backup.
+    """
+    from flask import current_app
+
+    from crm.services import backup
+
+    try:
+        if file is None:
+            made = backup.backup_into(Path(current_app.config["BACKUP_DIR"]))
+        else:
+            made = backup.backup(file)
+    except ServiceError as err:
+        _fail(err)
+    except sa.exc.OperationalError as err:
+        _unreachable(err)
+    else:
+        click.echo(f"Backed up the database to {made.path} ({made.size:,} bytes).")
+
+
+def _unreachable(err: sa.exc.OperationalError) -> None:
+    reason = str(err.orig).strip().splitlines()[0] if err.orig else type(err).__name__
+    click.echo(f"Error: cannot reach the database ({reason}); nothing was changed.", err=True)
+    sys.exit(1)
+
+
+@crm.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def restore_database(file: Path) -> None:
+    """Restore the backup FILE into an empty database (no tables, or tables without rows, as
+    `flask db upgrade` leaves them); refuses anything else and changes nothing then.
+
+    FILE must come from `crm backup` on the same kind of database. The schema is the
+    backup's: when it is older than the code, run `flask --app wsgi db upgrade` next.
+    """
+    from flask import current_app
+
+    from crm.services import backup
+
+    try:
+        report = backup.restore(file, migrations=Path(current_app.extensions["migrate"].directory))
+    except ServiceError as err:
+        _fail(err)
+    except sa.exc.OperationalError as err:
+        _unreachable(err)
+    else:
+        click.echo(f"Restored {file} (schema revision {report.revision}).")
+        if report.schema == backup.Schema.behind:
+            click.echo(
+                f"The backup's schema is older than this code ({report.head}): run "
+                "`flask --app wsgi db upgrade` before starting the app."
+            )
+        elif report.schema == backup.Schema.newer:
+            click.echo(
+                f"The backup was made by a newer version of the app (revision "
+                f"{report.revision} is unknown here): run that version, or upgrade this one.",
+                err=True,
+            )
 
 
 @crm.command("generate")

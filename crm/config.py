@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from crm.services.clock import PROGRAMME_TIMEZONE
@@ -29,7 +30,9 @@ class Config:
     # None only in production with the variable unset, which `validate` then refuses.
     SECRET_KEY: str | None = os.environ.get("SECRET_KEY", "dev-only-not-secret")
     SQLALCHEMY_DATABASE_URI: str | None = os.environ.get("DATABASE_URL") or default_database_url()
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # hide_parameters: a failed statement's error (and so the log of a 500) shows its SQL but
+    # not the values, which may be names, phone numbers or emails.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
     SQLALCHEMY_RECORD_QUERIES = False
 
     # Forms: the CSRF token lives as long as the session, so a long edit does not lose work.
@@ -48,13 +51,38 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
-    LOGIN_FAILURE_LIMIT = "5 per minute"
+    # Production refuses the per-process memory store unless told it runs one process.
+    SINGLE_PROCESS = _bool("SINGLE_PROCESS")
+    # Failed sign-ins (wrong password or wrong second-factor code), counted per account and
+    # address pair, per address, and per account from browsers that have never signed in to
+    # it (crm.blueprints.auth.throttle). One address alone cannot reach the account limit, so
+    # a stranger cannot lock the owner out; a browser the owner signed in with before is
+    # never held by the account limit.
+    LOGIN_FAILURE_LIMIT = "5 per minute;20 per hour"
+    LOGIN_ADDRESS_LIMIT = "10 per minute;100 per hour"
+    LOGIN_ACCOUNT_LIMIT = "30 per hour"
+    KNOWN_BROWSER_DAYS = 365
+
+    # Sessions end after this long without a request (a remembered browser signs in again).
+    SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "120"))
+    # Roles that must use two-factor sign-in, comma-separated (e.g. "admin,manager").
+    REQUIRE_2FA_ROLES = tuple(
+        role.strip().lower()
+        for role in os.environ.get("REQUIRE_2FA_ROLES", "").split(",")
+        if role.strip()
+    )
+    # The name authenticator apps show beside the account.
+    TWO_FACTOR_ISSUER = os.environ.get("TWO_FACTOR_ISSUER", "RBC Stakeholder Tracker")
 
     REMEMBER_COOKIE_DURATION_DAYS = 30
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+
+    # Strict-Transport-Security (crm.security): production only, and only on https requests.
+    HSTS_ENABLED = False
+    HSTS_MAX_AGE = int(os.environ.get("HSTS_MAX_AGE", str(365 * 24 * 3600)))
 
     # Number of reverse proxies in front of the app (nginx: 1). 0 means none.
     PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", "0"))
@@ -72,6 +100,25 @@ class Config:
     # larger (the form around the file); anything beyond gets the 413 page, never a 500.
     IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))
     MAX_CONTENT_LENGTH = IMPORT_MAX_BYTES + 1024 * 1024
+    # An upload is read inside the web request (crm.services.imports.reading.Limits), so
+    # these bound what one request may cost: about 5 s and 200 MB at the defaults. A workbook
+    # is refused before it is parsed when its parts unpack to more than
+    # IMPORT_MAX_UNPACKED_BYTES in all (openpyxl reads about 6 MB of sheet XML a second), or
+    # when a part over 1 MB unpacks to more than IMPORT_MAX_COMPRESSION_RATIO times its
+    # packed size (spreadsheets compress 5 to 30 times; a zip bomb thousands of times).
+    # Reading stops with a message at IMPORT_MAX_ROWS data rows, IMPORT_MAX_COLUMNS columns
+    # or a cell of more than IMPORT_MAX_CELL_CHARS characters (Excel's own limit).
+    IMPORT_MAX_UNPACKED_BYTES = int(
+        os.environ.get("IMPORT_MAX_UNPACKED_BYTES", str(32 * 1024 * 1024))
+    )
+    IMPORT_MAX_COMPRESSION_RATIO = int(os.environ.get("IMPORT_MAX_COMPRESSION_RATIO", "100"))
+    IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "20000"))
+    IMPORT_MAX_COLUMNS = int(os.environ.get("IMPORT_MAX_COLUMNS", "200"))
+    IMPORT_MAX_CELL_CHARS = int(os.environ.get("IMPORT_MAX_CELL_CHARS", "32767"))
+
+    # Backups (crm.services.backup): where "Back up now" on /admin/backups and `crm backup`
+    # without a FILE write, and what that page lists. Copy them off the machine as well.
+    BACKUP_DIR = os.environ.get("BACKUP_DIR") or str(INSTANCE_DIR / "backups")
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
@@ -84,7 +131,12 @@ class Config:
 
     @classmethod
     def validate(cls) -> None:
-        """Refuse to start with an unsafe configuration; the base class accepts anything."""
+        """Refuse to start with an unsafe configuration; the base class checks only names."""
+        from crm.access import Role
+
+        unknown = sorted(set(cls.REQUIRE_2FA_ROLES) - {role.value for role in Role})
+        if unknown:
+            raise RuntimeError("REQUIRE_2FA_ROLES names unknown roles: " + ", ".join(unknown))
 
 
 class DevelopmentConfig(Config):
@@ -102,9 +154,15 @@ class TestingConfig(Config):
     # Jobs run inline, so a test sees an import done when its request returns; a test that
     # needs a real worker sets this to False and JOB_QUEUE_URL to a file of its own.
     JOB_QUEUE_IMMEDIATE = True
+    # Never the real instance/backups; tests that look at backups set a directory of their own.
+    BACKUP_DIR = str(Path(tempfile.gettempdir()) / "crm-test-backups")
+
+
+MIN_SECRET_KEY_BYTES = 32
 
 
 class ProductionConfig(Config):
+    HSTS_ENABLED = True
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     SECRET_KEY = os.environ.get("SECRET_KEY")
@@ -112,10 +170,22 @@ class ProductionConfig(Config):
 
     @classmethod
     def validate(cls) -> None:
+        super().validate()
         missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not os.environ.get(name)]
         if missing:
             raise RuntimeError(
                 "Production configuration needs these environment variables: " + ", ".join(missing)
+            )
+        if len((cls.SECRET_KEY or "").encode()) < MIN_SECRET_KEY_BYTES:
+            raise RuntimeError(
+                f"SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes long; make one with "
+                "python -c 'import secrets; print(secrets.token_hex(32))'"
+            )
+        if cls.RATELIMIT_STORAGE_URI.startswith("memory://") and not cls.SINGLE_PROCESS:
+            raise RuntimeError(
+                "RATELIMIT_STORAGE_URI=memory:// keeps sign-in attempts per process, so each "
+                "worker allows its own: set it to a shared store (redis://host:6379/0), or set "
+                "SINGLE_PROCESS=1 if the app really runs as one process."
             )
 
 

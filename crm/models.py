@@ -459,8 +459,14 @@ class User(UserMixin, Model):
     locale: Mapped[Language] = mapped_column(enum_column(Language, "user_locale", 8), default="en")
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     calendar_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
-    # Changes when the password is reset, which signs the user out everywhere.
+    # Part of every session and remember cookie (`get_id`): a new one (sign-out, password
+    # change, deactivation, "sign out everywhere") ends every session of the user at once.
     session_token: Mapped[str] = mapped_column(sa.String(64))
+    # Two-factor sign-in (crm.services.two_factor): the TOTP secret, set once confirmed; the
+    # last time step accepted, so a code cannot be used twice.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)
@@ -474,8 +480,24 @@ class User(UserMixin, Model):
     def get_id(self) -> str:
         return f"{self.id}:{self.session_token}"
 
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_enabled_at is not None
+
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"
+
+
+class RecoveryCode(Model):
+    """A one-time code that stands in for the authenticator app; only its hash is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiToken(Model):
@@ -592,6 +614,41 @@ class Stakeholder(Editable, Model):
             sqlite_where=sa.text("deleted_at IS NULL"),
             postgresql_where=sa.text("deleted_at IS NULL"),
         ),
+        # The same, by kind: the lists' `?quiet=1` filter and the dashboard's counts of each
+        # kind, answered from the index alone (crm.services.overview.quiet_conditions).
+        # `deleted_at`, always NULL here, is listed so that SQLite sees the index covers the
+        # query's `deleted_at IS NULL` (it otherwise prefers ix_stakeholders_live_influence
+        # and reads every row).
+        sa.Index(
+            "ix_stakeholders_live_quiet_kind",
+            "kind",
+            "influence",
+            "last_contacted_at",
+            "deleted_at",
+            "id",
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        ),
+        # The reports (crm.services.reporting): every live stakeholder's type, scores, level
+        # and sectors read off the index alone, in id order, so that the probes of each one's
+        # links in a period (ix_interaction_stakeholders_stakeholder_occurred) walk that index
+        # forwards instead of jumping about it.
+        sa.Index(
+            "ix_stakeholders_report_facts",
+            "deleted_at",
+            "id",
+            "kind",
+            "influence",
+            "interest",
+            "engagement_level",
+            "sector_mask",
+        ),
+        # The report's most influential stakeholders not contacted: read in this order, the
+        # first (influence, interest) groups give the first rows of the list. Not partial: the
+        # reports test `deleted_at` in a way no index answers (facts.is_live), or SQLite,
+        # whose sampled statistics take `deleted_at IS NULL` for a rare value, would start
+        # from ix_stakeholders_deleted_at and sort everyone.
+        sa.Index("ix_stakeholders_scores", "influence", "interest", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -625,6 +682,10 @@ class Stakeholder(Editable, Model):
     # its open live follow-ups.
     last_contacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_follow_up_on: Mapped[date | None]
+    # Derived, kept by crm.services.sector_masks in the transaction of every write that can
+    # change it (never through this mapping): the sectors the reports count the record under,
+    # one bit per sector (an organisation's own; a person's current employers').
+    sector_mask: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
 
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     tags: Mapped[list[Tag]] = relationship(secondary=stakeholder_tags, order_by=Tag.name)
@@ -932,11 +993,13 @@ interaction_stakeholders = sa.Table(
         "interaction_id", sa.ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True
     ),
     sa.Column(
-        "stakeholder_id",
-        sa.ForeignKey("stakeholders.id", ondelete="CASCADE"),
-        primary_key=True,
-        index=True,
+        "stakeholder_id", sa.ForeignKey("stakeholders.id", ondelete="CASCADE"), primary_key=True
     ),
+    # Derived, kept by crm.services.sector_masks: the interaction's moment while it is live,
+    # NULL while it is in the trash. A stakeholder's contacts in a period are read off the
+    # index below alone.
+    sa.Column("occurred_at", UTCDateTime),
+    sa.Index("ix_interaction_stakeholders_stakeholder_occurred", "stakeholder_id", "occurred_at"),
 )
 
 interaction_staff = sa.Table(
@@ -954,7 +1017,15 @@ interaction_staff = sa.Table(
 class Interaction(Editable, Model):
     __tablename__ = "interactions"
     __table_args__ = (
-        sa.Index("ix_interactions_deleted_occurred", "deleted_at", "occurred_at"),
+        # Live interactions by moment; channel and sector_mask ride along, so that the report's
+        # monthly counts read the index alone.
+        sa.Index(
+            "ix_interactions_deleted_occurred",
+            "deleted_at",
+            "occurred_at",
+            "channel",
+            "sector_mask",
+        ),
         # An activity's interactions, newest first (the activity page), and someone's own log
         # (the dashboard, the list filtered by author): each also covers its foreign key.
         # Partial: most interactions belong to no activity, and an index of only those that
@@ -985,6 +1056,9 @@ class Interaction(Editable, Model):
     )
     is_confidential: Mapped[bool] = mapped_column(default=False)
     logged_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    # Derived, kept by crm.services.sector_masks: the sectors of its live stakeholders, one
+    # bit per sector (the union of their `sector_mask`).
+    sector_mask: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
 
     stakeholders: Mapped[list[Stakeholder]] = relationship(secondary=interaction_stakeholders)
     staff: Mapped[list[User]] = relationship(secondary=interaction_staff)

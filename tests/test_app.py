@@ -39,7 +39,7 @@ def test_production_sends_cookies_only_over_https(monkeypatch, database_url):
     config = type(
         "Prod",
         (ProductionConfig,),
-        {"SECRET_KEY": "x" * 32, "SQLALCHEMY_DATABASE_URI": database_url},
+        {"SECRET_KEY": "x" * 32, "SQLALCHEMY_DATABASE_URI": database_url, "SINGLE_PROCESS": True},
     )
     app = create_app(config)
     assert app.config["SESSION_COOKIE_SECURE"] is True

@@ -84,7 +84,7 @@ def test_operator_cannot_create_a_user_with_a_short_password(runner, in_app):
     result = _create_user(runner, password="short")
     _reraise(result)
     assert result.exit_code == 1
-    assert "Error: Use at least 10 characters." in result.stderr
+    assert "Error: Use at least 12 characters." in result.stderr
     with in_app():
         assert _users() == []
 

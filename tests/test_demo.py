@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections import Counter
+from pathlib import Path
 
 import sqlalchemy as sa
 
 from crm import create_app, demo
 from crm.access import Role
+from crm.demo import programme
 from crm.extensions import db
 from crm.models import (
     Affiliation,
@@ -23,11 +27,14 @@ from crm.services import accounts, clock
 from tests.conftest import make_config
 
 # What the data set in crm/demo/ holds; change both together.
-ORGANISATIONS = 42
-PEOPLE = 80
-POSITIONS = 90
+ORGANISATIONS = 43
+PEOPLE = 81
+POSITIONS = 91
 PAST_POSITIONS = 10
 RELATIONSHIPS = 42
+INTERACTIONS = 156
+FOLLOW_UPS = 50
+FOLLOW_UPS_DONE = 29
 DEMO_EMAILS = [email for email, *_rest in demo.USERS]
 
 
@@ -112,13 +119,14 @@ def test_the_demo_programme_has_a_recent_past_and_an_upcoming_agenda(runner, cli
     from crm.services import activities
 
     result = _seed(runner)
-    assert "Programme: 10 activities with 50 participants, 24 interactions, 6 follow-ups." in (
-        result.output
+    assert (
+        f"Programme: 10 activities with 50 participants, {INTERACTIONS} interactions, "
+        f"{FOLLOW_UPS} follow-ups." in result.output
     )
     with in_app():
         assert _count(Activity) == 10 and _count(Participation) == 50
-        assert _count(Interaction) == 24
-        assert _count(FollowUp, FollowUp.status == "done") == 1
+        assert _count(Interaction) == INTERACTIONS and _count(FollowUp) == FOLLOW_UPS
+        assert _count(FollowUp, FollowUp.status == "done") == FOLLOW_UPS_DONE
         training = db.session.scalar(
             sa.select(Activity).where(Activity.title == "Due diligence in textile supply chains")
         )
@@ -243,3 +251,101 @@ def test_the_demo_logframe_has_bilingual_indicators_with_three_years_of_targets(
     html = page.get_data(as_text=True)
     assert "Enterprises trained on responsible business conduct and due diligence" in html
     assert "接受培训的人数（按性别分列）" in html
+
+
+# --- The demo answers its own examples ----------------------------------------------------------
+
+HUAWEI = "Huawei Technologies Co., Ltd."
+
+
+def _signed_in(client, email: str = "manager@example.org"):  # type: ignore[no-untyped-def]
+    response = client.post("/login", data={"email": email, "password": demo.DEMO_PASSWORD})
+    assert response.status_code == 302
+    return client
+
+
+def _found(client, query: str) -> str:  # type: ignore[no-untyped-def]
+    """The global search page for `query`; fails when it finds nothing."""
+    page = client.get("/search", query_string={"q": query}).get_data(as_text=True)
+    assert 'data-testid="result-count"' in page, f"nothing found for {query!r}"
+    return page
+
+
+def _examples(text: str) -> list[str]:
+    """The examples a placeholder or hint lists: "Search: 华为, hw…" → ["华为", "hw"]."""
+    listed = text.split(":", 1)[1] if ":" in text else text
+    found = []
+    for item in listed.split(","):
+        example = re.sub(r"\([^)]*\)", "", item).replace("…", "").strip()
+        if example and not example.lower().startswith("type a name"):
+            found.append(html.unescape(example))
+    return found
+
+
+def test_the_demo_finds_what_the_search_box_and_the_readme_suggest(runner, client):
+    assert _seed(runner).exit_code == 0
+    _signed_in(client)
+    for query in ("华为", "huawei", "hw", "hua wei", "huá wéi", "hua2wei2", "weiji", "华为技术"):
+        assert HUAWEI in _found(client, query), query
+    for query in ("王芳", "wang fang", "wf", "138 0013"):
+        assert "Wang Fang" in _found(client, query), query
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    assert "华为" in readme and "huawei" in readme and "(hw)" in readme
+
+
+def test_every_example_a_placeholder_gives_finds_something_in_the_demo(runner, client, in_app):
+    from crm.models import Activity
+
+    assert _seed(runner).exit_code == 0
+    _signed_in(client)
+    with in_app():
+        training = db.session.scalar(sa.select(Activity.id).where(Activity.type == "training"))
+    pages = ["/", "/search", "/interactions/new", "/organisations/new", f"/activities/{training}"]
+    hints = []
+    for url in pages:
+        page = client.get(url).get_data(as_text=True)
+        hints += re.findall(r'placeholder="([^"]*(?:华为|王芳)[^"]*)"', page)
+        hints += re.findall(r"Examples: ([^<]*)<", page)
+    examples = {e for hint in hints for e in _examples(hint)}
+    assert {"华为", "huawei", "hw", "王芳", "wang fang", "wf", "hua wei", "138 0013"} <= examples
+    for example in sorted(examples):
+        _found(client, example)
+        picked = client.get("/search.json", query_string={"q": example}).get_json()
+        assert picked["results"], example  # the pickers' typeahead finds it too
+    # The activity list's own search box: 培训, peixun, OSH…
+    activities_page = client.get("/activities").get_data(as_text=True)
+    (hint,) = re.findall(r'id="q" name="q"[^>]*placeholder="([^"]*)"', activities_page)
+    titles = [spec.title for spec in programme.ACTIVITIES]
+    for example in _examples(hint):
+        listed = client.get("/activities", query_string={"q": example}).get_data(as_text=True)
+        assert any(title in listed for title in titles), example
+
+
+def test_the_demo_engagement_report_of_the_last_twelve_months_fills_every_chart(
+    runner, client, in_app
+):
+    from crm.services import reporting
+
+    assert _seed(runner).exit_code == 0
+    today = clock.today()
+    preset = next(p for p in reporting.presets(today) if p.key == "last_12_months")
+    with in_app():
+        report = reporting.engagement(preset.start, preset.end, today=today)
+    assert report.interactions >= 150
+    assert all(row.total > 0 for row in report.by_channel), [r.month for r in report.by_channel]
+    assert len(report.by_channel) >= 12
+    used = [c for i, c in enumerate(report.channels) if any(r.counts[i] for r in report.by_channel)]
+    assert len(used) >= 4
+    sectors = {
+        s for i, s in enumerate(report.sectors) if sum(r.counts[i] for r in report.by_sector)
+    }
+    assert {"electronics", "textile"} <= sectors
+    assert report.follow_ups_total.created >= 40
+    assert len({row.user_id for row in report.follow_ups}) >= 4  # spread over the staff
+    assert report.levels.moved_up >= 3 and report.levels.moved_down >= 1
+    assert report.activities.held_total >= 5 and report.activities.participants > 0
+    _signed_in(client)
+    page = client.get(
+        "/reports", query_string={"start": preset.start.isoformat(), "end": preset.end.isoformat()}
+    ).get_data(as_text=True)
+    assert page.count('id="chart-') >= 5 and "No data for this period" not in page

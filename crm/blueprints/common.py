@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
@@ -13,9 +12,8 @@ from flask import current_app, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from crm.blueprints.history import value_names
+from crm.blueprints.conflicts import ConflictRow, conflict_rows
 from crm.forms import BaseForm, VersionedForm
-from crm.services.audit import json_value
 from crm.services.errors import Conflict, ServiceError
 
 MAX_TEXT = 200
@@ -80,36 +78,6 @@ def attach_error(form: BaseForm, err: ServiceError) -> None:
         form.form_errors.append(str(err))
 
 
-_EMPTY: tuple[Any, ...] = (None, "", [])
-
-
-def same_value(yours: Any, theirs: Any) -> bool:
-    """Whether a submitted value and a saved one mean the same (40 and "40.00", a date and
-    its ISO text, lists in any order, empty and None)."""
-    yours, theirs = json_value(yours), json_value(theirs)
-    if yours in _EMPTY or theirs in _EMPTY:
-        return yours in _EMPTY and theirs in _EMPTY
-    if isinstance(yours, list) and isinstance(theirs, list):
-        return sorted(map(str, yours)) == sorted(map(str, theirs))
-    try:
-        return Decimal(str(yours)) == Decimal(str(theirs))
-    except (InvalidOperation, ValueError):
-        return str(yours).strip() == str(theirs).strip()
-
-
-def conflict_rows(
-    current: Mapping[str, Any], mine: Mapping[str, Any]
-) -> list[tuple[str, Any, bool]]:
-    """(field, saved value, differs from what the user submitted) for a conflict box: the
-    saved record's fields, without those empty on both sides."""
-    rows = []
-    for name, theirs in current.items():
-        differs = name in mine and not same_value(mine[name], theirs)
-        if differs or theirs not in _EMPTY:
-            rows.append((name, theirs, differs))
-    return rows
-
-
 def save_edit(
     form: VersionedForm,
     record: Any,
@@ -118,25 +86,23 @@ def save_edit(
     template: str,
     context: Mapping[str, Any],
     done: str,
-    mine: Callable[[], Mapping[str, Any]] | None = None,
+    saved: Callable[[], BaseForm],
     attach: Callable[[Any, ServiceError], None] = attach_error,
+    message: str | None = None,
 ) -> ResponseReturnValue:
     """The body of an edit page: on a valid POST, `save()` (the service's update, given
-    the version the form was read at), then "Changes saved." and a redirect to `done`.
+    the version the form was read at), then `message` ("Changes saved.") and a redirect to
+    `done`.
 
-    The page is `template` with `form`, `conflict` (and the `conflict_names` of the records
-    its ids refer to, crm.blueprints.history) and `context`. A Conflict shows it again
-    (409) with `conflict_rows` of the saved values, marked where they differ from `mine()`
-    (the values the user submitted, as the service takes them); the user's values stay in
-    the form, which now carries the new version, so saving again keeps them knowingly.
-    Other service errors go to their fields (400). A GET renders the page (200).
+    The page is `template` with `form`, `conflict` and `context`. A Conflict shows it again
+    (409) with the conflict table (crm.blueprints.conflicts) of the values saved now, read
+    from `saved()` (the page's form loaded from the record), beside the user's; the user's
+    values stay in the form, which now carries the new version, so saving again keeps them
+    knowingly. Other service errors go to their fields (400). A GET renders the page (200).
     """
 
-    def show(status: int, conflict: list[tuple[str, Any, bool]] | None = None) -> tuple[str, int]:
-        names = value_names(record.__tablename__, ((n, v) for n, v, _d in conflict or ()))
-        return render_template(
-            template, form=form, conflict=conflict, conflict_names=names, **context
-        ), status
+    def show(status: int, conflict: list[ConflictRow] | None = None) -> tuple[str, int]:
+        return render_template(template, form=form, conflict=conflict, **context), status
 
     if form.validate_on_submit():
         try:
@@ -144,11 +110,11 @@ def save_edit(
         except Conflict as err:
             form.form_errors.append(str(err))
             form.version.data = str(record.version)
-            submitted = mine() if mine is not None else {}
-            return show(409, conflict=conflict_rows(err.current or {}, submitted))
+            rows = conflict_rows(form, saved(), table=record.__tablename__)
+            return show(409, conflict=rows)
         except ServiceError as err:
             attach(form, err)
         else:
-            flash(_("Changes saved."), "success")
+            flash(message or _("Changes saved."), "success")
             return redirect(done)
     return show(400 if request.method == "POST" else 200)

@@ -1,12 +1,12 @@
 """How a history shows what the audit trail recorded.
 
 An audit event stores plain values: enum values, free text, ids. The history reads them as
-the reader knows them (macros/ui.html `change_details`, `conflict_box`): an enum value by its
-label, an id of a user, stakeholder or activity by that record's name, a relationship as a
-sentence. Names are looked up before the page is rendered, all at once: the view calls
-`history_names` (or `timeline_names`, `value_names`) and hands the mapping to the template,
-so a history costs one query per table it refers to, whatever its length, and the template
-makes none.
+the reader knows them (macros/ui.html `change_details`, crm.blueprints.conflicts): an enum
+value by its label, an id of a user, stakeholder or activity by that record's name, a
+relationship as a sentence. Names are looked up before the page is rendered, all at once: the
+view calls `history_names` (or `timeline_names`, `value_names`) and hands the mapping to the
+template, so a history costs one query per table it refers to, whatever its length, and the
+template makes none.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from enum import StrEnum
 from functools import cache
 from typing import Any, NamedTuple
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from crm import provinces
 from crm.extensions import Model
 from crm.models import AuditEvent, RelationshipType, label
 from crm.services import audit
@@ -119,8 +121,8 @@ def timeline_names(page: Page) -> Names:
 
 
 def value_names(entity_type: str, values: Iterable[tuple[str, Any]]) -> Names:
-    """The names of the records some (field, value) pairs of one table refer to (the saved
-    values of a conflict box)."""
+    """The names of the records some (field, value) pairs of one table refer to (the values
+    of a conflict table)."""
     return _load(_reference(value, field, entity_type) for field, value in values)
 
 
@@ -138,7 +140,10 @@ def change_text(
     activity is that record's name (from `names`, looked up by the view); a free-text
     column's value is itself (a unit "people" is not the import kind "People"); other
     recorded values (lists, derived fields) take the label of any enum value they equal.
+    A province's code is its name in the reader's language (crm.provinces).
     """
+    if field == "province" and isinstance(value, str):
+        return provinces.name_of(value, str(get_locale() or "en"))
     if not isinstance(value, str) or field not in _RELATIONSHIP_FIELDS:
         column = _column(field, entity_type)
         if column is None:

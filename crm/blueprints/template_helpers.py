@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Flask, request, url_for
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from crm import models
+from crm import models, provinces
 from crm.access import Permission, can
 from crm.blueprints.history import change_text, created_summary, this_record
+from crm.forms import DATE_MESSAGE, DATETIME_MESSAGE
 from crm.labels import field_label
+from crm.services import clock
 
 
 def url_with(**changes: Any) -> str:
@@ -41,12 +44,39 @@ def stakeholder_url(stakeholder: Any) -> str:
     return url_for("organisations.detail", organisation_id=stakeholder.id)
 
 
-def format_datetime_filter(value: Any, fmt: str = "medium") -> str:
-    return format_datetime(value, fmt) if value else ""
+def format_datetime_filter(value: Any, style: str = "datetime") -> str:
+    """`{{ moment|datetime }}`: "1 Dec 2026, 09:30" (crm.services.clock.display)."""
+    return clock.display(value, style) if value else ""
 
 
-def format_date_filter(value: Any, fmt: str = "medium") -> str:
-    return format_date(value, fmt) if value else ""
+def format_date_filter(value: Any, style: str = "date") -> str:
+    """`{{ day|date }}`: "1 Dec 2026"; `|date('month_long')` and the other named styles of
+    crm.services.clock.STYLES. A moment given a date style shows its day in the programme's
+    time zone."""
+    return clock.display(value, style) if value else ""
+
+
+def province_name(value: str | None) -> str:
+    """`{{ organisation.province|province }}`: "Guangdong" or "广东" (crm.provinces); text no
+    rule could read as a province shows as it was typed."""
+    return provinces.name_of(value, str(get_locale() or "en"))
+
+
+def province_choices() -> list[tuple[str, str]]:
+    """(code, name) of every province in the reader's language and order, for filters."""
+    return provinces.choices(str(get_locale() or "en"))
+
+
+def date_box_type(text: str | None) -> str:
+    """The type of a hand-written date box holding `text`: "date" for a date or nothing,
+    "text" for anything else (2026-02-30, 20260301), which a date box would show empty
+    (crm.forms.DateInput does the same for form fields)."""
+    if not text:
+        return "date"
+    try:
+        return "date" if date.fromisoformat(text).isoformat() == text else "text"
+    except ValueError:
+        return "text"
 
 
 def register_template_helpers(app: Flask) -> None:
@@ -60,6 +90,15 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["duplicate_reason"] = duplicate_reason
     app.jinja_env.filters["datetime"] = format_datetime_filter
     app.jinja_env.filters["date"] = format_date_filter
+    app.jinja_env.globals["date_box_type"] = date_box_type
+    app.jinja_env.filters["province"] = province_name
+    app.jinja_env.globals["province_choices"] = province_choices
+    # For static/js/dates.js (templates/base.html): what a date box says when it holds a day
+    # that does not exist, the same words as the server's (crm.forms).
+    app.jinja_env.globals["date_messages"] = {
+        "date": DATE_MESSAGE,
+        "datetime-local": DATETIME_MESSAGE,
+    }
     app.jinja_env.globals["url_with"] = url_with
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["Permission"] = Permission

@@ -5,7 +5,9 @@ in the services imports it. It holds:
 
 * here, `seed`: the demo accounts (USERS, DEMO_PASSWORD), then everything below, in order;
 * `network`: organisations, their relationships, and the people in them;
-* `programme`: the programme's activities, attendance and a year of outreach;
+* `examples`: the stakeholders the interface's and the README's examples name (华为, 王芳);
+* `programme`: the programme's activities, attendance and the year's milestone contacts;
+* `outreach`: a year of routine outreach and its follow-ups, for the engagement report;
 * `logframe`: the donor indicators;
 * `generate`: a large, deterministic data set for benchmarks (`flask crm generate`), which
   is not part of the demo.
@@ -25,13 +27,13 @@ from flask_babel import gettext as _
 from werkzeug.security import check_password_hash
 
 from crm.access import Role
-from crm.demo import logframe, network, programme
+from crm.demo import examples, logframe, network, outreach, programme
 from crm.extensions import db
 from crm.models import User
 from crm.services import accounts, topics
 from crm.services.errors import Conflict
 
-DEMO_PASSWORD = "demo-password"
+DEMO_PASSWORD = "demo-password-2026"  # follows the password rule (crm.services.accounts)
 
 # (email, name, role, interface language); the administrator comes first and creates the rest.
 USERS = [
@@ -90,7 +92,7 @@ def seed() -> SeedResult:
         raise Conflict(
             _("The demo data is already loaded (%(email)s exists).", email=taken[0].email)
         )
-    # Each of the ~260 service calls commits. Expiring every loaded object at each commit
+    # Each of the ~450 service calls commits. Expiring every loaded object at each commit
     # would reload the actor, the organisations and the people before every next call: about
     # 700 extra SELECTs. Nothing else writes these rows meanwhile, so keep them loaded.
     session = db.session()
@@ -121,26 +123,31 @@ def _create_users() -> list[User]:
 def _load() -> SeedResult:
     users = _create_users()
     admin = users[0]
+    owners = {user.role: user.id for user in users}
     # The programme's default activity topics (the administrators' list starts with them).
     topics.add_defaults(actor=admin)
-    loaded = network.load(admin=admin, owners={user.role: user.id for user in users})
+    loaded = network.load(admin=admin, owners=owners)
+    named = examples.load(admin=admin, owners=owners)
+    orgs = {**loaded.organisations, **named.organisations}
+    people_by_org = {**loaded.people_by_org, **named.people_by_org}
     done = programme.load(
         users=users,
-        orgs=loaded.organisations,
-        people_by_org=loaded.people_by_org,
+        orgs=orgs,
+        people_by_org=people_by_org,
         topic_ids={t.name: t.id for t in topics.all_topics()},
     )
+    routine = outreach.load(users=users, orgs=orgs, people_by_org=people_by_org)
     # The donor indicators (logframe), kept by the demo manager.
     logframe.load(actor=next(u for u in users if u.role == Role.manager))
     return SeedResult(
         users=len(users),
-        organisations=len(loaded.organisations),
-        people=len(network.PEOPLE),
-        affiliations=loaded.affiliations,
+        organisations=len(orgs),
+        people=len(network.PEOPLE) + len(examples.PEOPLE),
+        affiliations=loaded.affiliations + named.affiliations,
         relationships=len(network.RELATIONSHIPS),
         logins=[(u.email, u.role.value) for u in users],
         activities=done.activities,
         participants=done.participants,
-        interactions=done.interactions,
-        follow_ups=done.follow_ups,
+        interactions=done.interactions + routine.interactions,
+        follow_ups=done.follow_ups + routine.follow_ups,
     )

@@ -21,6 +21,7 @@ from crm.extensions import db
 from crm.models import Activity, ActivityStatus, FollowUp, FollowUpStatus, User, label, utcnow
 from crm.services import clock
 from crm.services.errors import PermissionDenied
+from crm.services.text import clean_text
 
 PRODID = "-//RBC Stakeholder Tracker//crm//EN"
 _NAMESPACE = uuid.UUID("6f1c2f0e-8a51-4f7e-9d43-0c9a3b2f6c11")
@@ -68,7 +69,7 @@ def _calendar(name: str) -> icalendar.Calendar:
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", name)
+    cal.add("x-wr-calname", clean_text(name))
     cal.add("x-wr-timezone", clock.PROGRAMME_TIMEZONE)
     return cal
 
@@ -79,13 +80,13 @@ def activity_event(activity: Activity) -> icalendar.Event:
     event.add("uid", uid("activity", activity.id))
     event.add("dtstamp", utcnow())
     title = activity.title if not activity.title_zh else f"{activity.title} / {activity.title_zh}"
-    event.add("summary", f"{label(activity.type)}: {title}")
+    event.add("summary", clean_text(f"{label(activity.type)}: {title}"))
     event.add("dtstart", activity.start_on)
     event.add("dtend", (activity.end_on or activity.start_on) + timedelta(days=1))
     if activity.city:
-        event.add("location", activity.city)
+        event.add("location", clean_text(activity.city))
     if activity.description:
-        event.add("description", activity.description)
+        event.add("description", clean_text(activity.description, multiline=True))
     event.add("status", "CANCELLED" if activity.status == ActivityStatus.cancelled else "CONFIRMED")
     event.add("categories", [label(activity.type)])
     return event
@@ -95,11 +96,12 @@ def follow_up_event(follow_up: FollowUp) -> icalendar.Event:
     event = icalendar.Event()
     event.add("uid", uid("follow-up", follow_up.id))
     event.add("dtstamp", utcnow())
-    event.add("summary", _("Follow-up: %(title)s", title=follow_up.title))
+    event.add("summary", clean_text(_("Follow-up: %(title)s", title=follow_up.title)))
     event.add("dtstart", follow_up.due_on)
     event.add("dtend", follow_up.due_on + timedelta(days=1))
     about = follow_up.stakeholder.display_name if follow_up.stakeholder else ""
-    event.add("description", "\n".join(p for p in (about, follow_up.details or "") if p))
+    details = "\n".join(p for p in (about, follow_up.details or "") if p)
+    event.add("description", clean_text(details, multiline=True))
     event.add("priority", {"high": 1, "normal": 5, "low": 9}[follow_up.priority.value])
     event.add("transp", "TRANSPARENT")
     return event

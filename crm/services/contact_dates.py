@@ -2,8 +2,9 @@
 
 `stakeholders.last_contacted_at` is the latest `occurred_at` of the live interactions linked
 to the record; `stakeholders.next_follow_up_on` the earliest `due_on` of its open live
-follow-ups. The lists sort by them and the dashboard finds quiet stakeholders by them, over
-an index, instead of computing them for every row.
+follow-ups (those about it, and those about all the stakeholders of an interaction with it).
+The lists sort by them and the dashboard finds quiet stakeholders by them, over an index,
+instead of computing them for every row.
 
 Every write that can change them calls `refresh` in its own transaction, before its commit:
 interactions logged, edited, trashed, restored or purged; follow-ups created, edited,
@@ -72,18 +73,32 @@ def _recompute(ids: Sequence[int] | None) -> None:
         .group_by(_links.c.stakeholder_id)
         .subquery("latest_contact")
     )
-    soonest = (
-        sa.select(
-            _follow_ups.c.stakeholder_id.label("id"),
-            sa.func.min(_follow_ups.c.due_on).label("value"),
-        )
-        .where(
+    open_live = (
+        _follow_ups.c.status == FollowUpStatus.open.value,
+        _follow_ups.c.deleted_at.is_(None),
+    )
+    # A follow-up about one stakeholder, and one about all of an interaction's stakeholders
+    # (no stakeholder of its own: crm.services.follow_ups.about), which counts for each.
+    due = sa.union_all(
+        sa.select(_follow_ups.c.stakeholder_id.label("id"), _follow_ups.c.due_on).where(
             _follow_ups.c.stakeholder_id.is_not(None),
-            _follow_ups.c.status == FollowUpStatus.open.value,
-            _follow_ups.c.deleted_at.is_(None),
+            *open_live,
             *among(_follow_ups.c.stakeholder_id),
-        )
-        .group_by(_follow_ups.c.stakeholder_id)
+        ),
+        sa.select(_links.c.stakeholder_id.label("id"), _follow_ups.c.due_on)
+        .join(_links, _links.c.interaction_id == _follow_ups.c.interaction_id)
+        .where(
+            # Read from the links of the stakeholders asked about, not from the index of every
+            # follow-up about nobody or of every live one (SQLite, without statistics).
+            _follow_ups.c.stakeholder_id.is_(None).self_group() == sa.true(),
+            _follow_ups.c.status == FollowUpStatus.open.value,
+            _follow_ups.c.deleted_at.is_(None).self_group() == sa.true(),
+            *among(_links.c.stakeholder_id),
+        ),
+    ).subquery("due")
+    soonest = (
+        sa.select(due.c.id, sa.func.min(due.c.due_on).label("value"))
+        .group_by(due.c.id)
         .subquery("next_follow_up")
     )
     session = db.session()

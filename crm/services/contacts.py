@@ -60,9 +60,10 @@ from crm.models import (
     Person,
     User,
 )
-from crm.services import audit, contact_details
+from crm.services import audit, contact_details, names
 from crm.services.errors import InvalidInput, NotFound, PermissionDenied
 from crm.services.stakeholders import PersonCriteria, people_query
+from crm.services.text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,13 @@ def _tel(phone: str) -> tuple[str, bool, bool]:
 
 
 def _add(card: Any, name: str, value: Any, params: dict[str, str] | None = None) -> None:
+    """Add a property; text is cleaned of control characters first (crm.services.text), so
+    what was stored before that rule still makes a card that address books read."""
     line = card.add(name)
+    if isinstance(value, str):
+        value = clean_text(value)
+    elif isinstance(value, list):
+        value = [clean_text(v) if isinstance(v, str) else v for v in value]
     line.value = value
     for key, param in (params or {}).items():
         line.params[key] = [param]
@@ -155,7 +162,10 @@ def vcard(person: Person, organisation: Organisation | None = None) -> str:
         _add(
             card,
             "n",
-            vobject.vcard.Name(family=person.family_name or "", given=person.given_name or ""),
+            vobject.vcard.Name(
+                family=clean_text(person.family_name or ""),
+                given=clean_text(person.given_name or ""),
+            ),
         )
     if organisation is not None:
         _add(card, "org", [organisation.display_name])
@@ -421,7 +431,8 @@ def _han(text: str) -> str:
 
 
 def _names(card: Any) -> tuple[str, str, str]:
-    """(family, given, Chinese name): N as given; the Chinese name from an FN or N in Han."""
+    """(family, given, Chinese name): N as given, or the FN split, family name first for a
+    Chinese name (crm.services.names); the Chinese name from an FN or N in Han."""
     family = given = ""
     n_lines = _lines(card, "n")
     if n_lines and isinstance(n_lines[0].value, vobject.vcard.Name):
@@ -436,13 +447,16 @@ def _names(card: Any) -> tuple[str, str, str]:
     candidates.append(_han(family) + _han(given))
     chinese = next((_han(c) for c in candidates if _han(c)), "")
     if not family and not given:
-        # No N (vCard 4.0 allows it): split a Latin FN, given names first.
+        # No N (vCard 4.0 allows it): split a Latin FN by the one rule for full names, family
+        # name first for a Chinese name in pinyin, else as written ("Anna Schmidt").
         latin = next((_value(line) for line in fn_lines if not _han(_value(line))), "")
-        parts = latin.rsplit(" ", 1)
-        if len(parts) == 2:
-            given, family = parts
-        elif latin:
+        if len(latin.split()) > 1 or "," in latin:
+            family, given = names.split_latin(latin, chinese=chinese)
+        else:
             given = latin
+    elif not (_han(family) or _han(given)):
+        # N as written, unless it holds a Chinese name swapped or whole in one part.
+        family, given = names.order_parts(family, given, chinese=chinese)
     return family, given, chinese
 
 
@@ -512,7 +526,8 @@ def parse_vcards(data: bytes) -> list[dict[str, str]]:
 
     Reads vCard 2.1 (quoted-printable and CHARSET parameters included), 3.0 and 4.0 as
     iPhone, Android/Google and Outlook write them; group cards are skipped. family_name and
-    given_name are N as written; chinese_name is the Han part of an FN (a `LANGUAGE=zh` one
+    given_name are N as written (put right for a Chinese name, crm.services.names), or a
+    Latin FN split by that rule; chinese_name is the Han part of an FN (a `LANGUAGE=zh` one
     first) or of N. Any file that is not readable vCard (empty, binary, another format,
     larger than MAX_BYTES, more than MAX_CARDS contacts) raises InvalidInput with a message
     for the user. Writes nothing.

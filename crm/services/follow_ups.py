@@ -31,9 +31,10 @@ from crm.models import (
     Priority,
     Stakeholder,
     User,
+    interaction_stakeholders,
     utcnow,
 )
-from crm.services import audit, contact_dates, lifecycle, mail, paging
+from crm.services import audit, clock, contact_dates, lifecycle, mail, paging
 from crm.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,34 @@ def get(follow_up_id: int) -> FollowUp:
     if found is None or found.deleted_at is not None:
         raise NotFound(_("No such follow-up."))
     return found
+
+
+def about(stakeholder_id: int) -> sa.ColumnElement[bool]:
+    """The follow-ups about a stakeholder: linked to it, or to an interaction with it and to no
+    stakeholder in particular (logged for "all of them": crm.services.interactions)."""
+    links = interaction_stakeholders
+    # Ids from two indexed lookups (its follow-ups; those of its interactions): an OR of the
+    # two led SQLite to read every live follow-up instead. "No stakeholder" is written so that
+    # SQLite cannot answer it from the stakeholder index (every follow-up about nobody) but
+    # follows the record's interaction links; PostgreSQL folds it back into the plain test.
+    own = sa.select(FollowUp.id).where(FollowUp.stakeholder_id == stakeholder_id)
+    shared = (
+        sa.select(FollowUp.id)
+        .join(links, links.c.interaction_id == FollowUp.interaction_id)
+        .where(
+            links.c.stakeholder_id == stakeholder_id,
+            FollowUp.stakeholder_id.is_(None).self_group() == sa.true(),
+        )
+    )
+    return FollowUp.id.in_(sa.union_all(own, shared))
+
+
+def _contacts(follow_up: FollowUp) -> list[int | None]:
+    """The stakeholders whose next follow-up date this one counts for: its own, or those of
+    its interaction when it is about all of them."""
+    if follow_up.stakeholder_id is not None or follow_up.interaction_id is None:
+        return [follow_up.stakeholder_id]
+    return list(contact_dates.of_interaction(follow_up.interaction_id))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -114,7 +143,7 @@ def add(data: Mapping[str, Any], *, actor: User) -> FollowUp:
     )
     db.session.add(follow_up)
     db.session.flush()
-    contact_dates.refresh([follow_up.stakeholder_id])
+    contact_dates.refresh(_contacts(follow_up))
     audit.record(
         follow_up,
         actor=actor,
@@ -140,7 +169,7 @@ def notify_assignee(follow_up: FollowUp, *, actor: User, settings: mail.Settings
         "\n\n%(details)s",
         actor=actor.name,
         title=follow_up.title,
-        due=follow_up.due_on.isoformat(),
+        due=clock.display(follow_up.due_on),
         priority=follow_up.priority.value,
         details=follow_up.details or "",
     )
@@ -187,7 +216,7 @@ def _save(
             summary=follow_up.title,
         )
     try:
-        contact_dates.refresh([*contacts, follow_up.stakeholder_id])
+        contact_dates.refresh([*contacts, *_contacts(follow_up)])
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
@@ -210,11 +239,11 @@ def update(
     merged["due_on"] = changes.get("due_on", follow_up.due_on)
     _check_links(merged)
     before = audit.snapshot(follow_up, AUDITED)
-    old_assignee, old_stakeholder = follow_up.assignee_id, follow_up.stakeholder_id
+    old_assignee, old_contacts = follow_up.assignee_id, _contacts(follow_up)
     for name in FIELDS:
         if name in changes:
             setattr(follow_up, name, changes[name])
-    _save(follow_up, before, actor=actor, contacts=[old_stakeholder])
+    _save(follow_up, before, actor=actor, contacts=old_contacts)
     if follow_up.assignee_id != old_assignee:
         notify_assignee(follow_up, actor=actor, settings=mail_settings)
     return follow_up
@@ -275,7 +304,7 @@ def reassign(
 
 LIFECYCLE = lifecycle.Lifecycle(
     summary=lambda follow_up: follow_up.title,
-    contacts_of=lambda follow_up: [follow_up.stakeholder_id],
+    contacts_of=lambda follow_up: _contacts(follow_up),
 )
 
 
@@ -467,7 +496,7 @@ def listing(criteria: Criteria, *, today: date) -> sa.Select[Any]:
     if criteria.assignee_id:
         stmt = stmt.where(FollowUp.assignee_id == criteria.assignee_id)
     if criteria.stakeholder_id:
-        stmt = stmt.where(FollowUp.stakeholder_id == criteria.stakeholder_id)
+        stmt = stmt.where(about(criteria.stakeholder_id))
     if criteria.activity_id:
         stmt = stmt.where(FollowUp.activity_id == criteria.activity_id)
     if criteria.overdue_only:
@@ -538,7 +567,7 @@ def assignee_choices() -> list[tuple[int, str]]:
 def for_stakeholder(stakeholder_id: int, *, limit: int = 200) -> Sequence[FollowUp]:
     stmt = (
         _loaded()
-        .where(FollowUp.stakeholder_id == stakeholder_id)
+        .where(about(stakeholder_id))
         .order_by(FollowUp.status != FollowUpStatus.open, FollowUp.due_on)
         .limit(limit)
     )

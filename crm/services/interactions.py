@@ -111,6 +111,25 @@ def _staff(ids: Iterable[int]) -> list[User]:
     return [found[i] for i in wanted]
 
 
+def _about(interaction: Interaction, stakeholder_id: int | None, n: int) -> int | None:
+    """The stakeholder the n-th follow-up of a new interaction is about.
+
+    One of the interaction's stakeholders, or None for all of them: the follow-up is then
+    linked to the interaction alone, and every one of its stakeholders shows it (on the
+    timeline, in its follow-ups, in its next follow-up date: crm.services.follow_ups.about).
+    With a single stakeholder, "all of them" is that one. Never a silent choice among several.
+    """
+    ids = [s.id for s in interaction.stakeholders]
+    if stakeholder_id is None:
+        return ids[0] if len(ids) == 1 else None
+    if stakeholder_id not in ids:
+        raise InvalidInput(
+            _("Choose one of the interaction's stakeholders, or all of them."),
+            field=f"follow_ups-{n}-stakeholder_id",
+        )
+    return stakeholder_id
+
+
 def _check(data: Mapping[str, Any]) -> None:
     if not isinstance(data.get("occurred_at"), datetime) or data["occurred_at"].tzinfo is None:
         raise InvalidInput(_("Give the date and time."), field="occurred_at")
@@ -184,10 +203,10 @@ def log_interaction(
         created: list[FollowUp] = []
         for n, item in enumerate(follow_ups_data):
             linked = {
-                "interaction_id": interaction.id,
-                "activity_id": interaction.activity_id,
-                "stakeholder_id": interaction.stakeholders[0].id,
                 **item,
+                "interaction_id": interaction.id,
+                "activity_id": item.get("activity_id") or interaction.activity_id,
+                "stakeholder_id": _about(interaction, item.get("stakeholder_id"), n),
             }
             try:
                 created.append(follow_ups.add(linked, actor=actor))

@@ -36,6 +36,7 @@ from crm.services import (
     contact_details,
     duplicates,
     search,
+    sector_masks,
     stakeholders,
 )
 from crm.services.errors import Conflict, InvalidInput, PermissionDenied
@@ -114,8 +115,7 @@ def merge(
     survivor.updated_at = utcnow()
     other.deleted_at = utcnow()
     db.session.flush()
-    contact_dates.refresh([survivor.id, other.id])  # interactions and follow-ups moved
-    duplicates.refresh([survivor.id, other.id])  # keys, contact details, positions moved
+    _refresh_stored([survivor.id, other.id])
     changes: dict[str, Any] = audit.diff(before, stakeholders.state(survivor))
     changes["merged_from"] = [None, f"#{other.id} {other.display_name}"]
     if kept:
@@ -141,6 +141,15 @@ def merge(
     return MergeReport(
         survivor.id, other.id, taken, moved, tuple(f"{d.kind.value}: {d.value}" for d in kept)
     )
+
+
+def _refresh_stored(ids: list[int]) -> None:
+    """What is stored per record from the links that moved past the ORM: contact dates
+    (interactions, follow-ups), sector masks (positions, links to interactions), duplicate
+    pairs (keys, contact details, positions)."""
+    contact_dates.refresh(ids)
+    sector_masks.refresh(ids)
+    duplicates.refresh(ids)
 
 
 # Tables whose rows *are* stakeholders: a foreign key from one of them to another (an

@@ -1,7 +1,7 @@
 """The home page: what needs doing, what happened, what is coming, who has gone quiet.
 
 Every panel is bounded: it reads the few rows it shows through an index, and its counts are
-index counts (the quiet stakeholders' one stops at QUIET_COUNT_CAP), so the page costs the
+index counts (the quiet stakeholders' ones stop at QUIET_COUNT_CAP a kind), so the page costs the
 same number of statements, and about the same time, however large the database grows.
 """
 
@@ -51,6 +51,9 @@ class Dashboard:
     people: int
     # True when there are more quiet stakeholders than `quiet_total` (the count stopped).
     quiet_capped: bool = False
+    # The quiet ones of each kind: what the lists filtered with `?quiet=1` show.
+    quiet_organisations: int = 0
+    quiet_people: int = 0
 
     @property
     def soon(self) -> list[FollowUp]:
@@ -58,25 +61,50 @@ class Dashboard:
         return (self.agenda.overdue + self.agenda.today + self.agenda.this_week)[:SOON]
 
 
-def _quiet_conditions(cutoff: datetime) -> tuple[sa.ColumnElement[bool], ...]:
+def quiet_conditions(*, today: date) -> tuple[sa.ColumnElement[bool], ...]:
+    """The rule of "influential and quiet", as WHERE terms on `Stakeholder`: a live record of
+    influence 4–5 whose stored last contact (`last_contacted_at`, crm.services.contact_dates)
+    is more than QUIET_AFTER_DAYS before `today`, or that was never contacted. The dashboard's
+    panel and the lists' `?quiet=1` filter both use it, so the list holds what the panel counts.
+    """
+    # Over 90 days, the hours between UTC and local midnight do not matter.
+    cutoff = datetime.combine(today - timedelta(days=QUIET_AFTER_DAYS), time.min, tzinfo=UTC)
     return (
         Stakeholder.deleted_at.is_(None),
+        Stakeholder.influence.in_(QUIET_INFLUENCE),
         sa.or_(Stakeholder.last_contacted_at.is_(None), Stakeholder.last_contacted_at < cutoff),
     )
 
 
-def quiet_stakeholders(*, today: date, limit: int = 10) -> tuple[list[QuietStakeholder], int]:
+@dataclass(frozen=True)
+class QuietPanel:
+    """The first quiet stakeholders, and how many there are of each kind (each count stops at
+    QUIET_COUNT_CAP + 1)."""
+
+    items: list[QuietStakeholder]
+    organisations: int
+    people: int
+
+    @property
+    def total(self) -> int:
+        return self.organisations + self.people
+
+    @property
+    def capped(self) -> bool:
+        return max(self.organisations, self.people) > QUIET_COUNT_CAP
+
+
+def quiet_panel(*, today: date, limit: int = 10) -> QuietPanel:
     """Influence 4–5, not contacted in 90 days (or never): most influential first, then the
     longest quiet (never contacted first), then by name. Trashed interactions are not
-    contacts; confidential ones are. The total stops at QUIET_COUNT_CAP + 1.
+    contacts; confidential ones are.
 
-    Two queries over ix_stakeholders_live_quiet and the stored `last_contacted_at`: the
-    first `limit` of each influence level, read in index order (no sort of every quiet
-    stakeholder), and a count that stops after the cap.
+    Two queries: the first `limit` of each influence level, read in the order of
+    ix_stakeholders_live_quiet (no sort of every quiet stakeholder); and one statement
+    counting each kind over ix_stakeholders_live_quiet_kind, each count stopping after the
+    cap. The lists' `?quiet=1` filter counts the same rows, without the cap.
     """
-    # Over 90 days, the hours between UTC and local midnight do not matter.
-    cutoff = datetime.combine(today - timedelta(days=QUIET_AFTER_DAYS), time.min, tzinfo=UTC)
-    quiet = _quiet_conditions(cutoff)
+    quiet = quiet_conditions(today=today)
     firsts = [
         sa.select(Stakeholder.id)
         .where(Stakeholder.influence == level, *quiet)
@@ -101,14 +129,28 @@ def quiet_stakeholders(*, today: date, limit: int = 10) -> tuple[list[QuietStake
         )
         .limit(limit)
     ).all()
-    counted = (
-        sa.select(Stakeholder.id)
-        .where(Stakeholder.influence.in_(QUIET_INFLUENCE), *quiet)
-        .limit(QUIET_COUNT_CAP + 1)
-        .subquery()
+
+    def counted(kind: StakeholderKind) -> sa.ScalarSelect[int]:
+        rows = (
+            sa.select(Stakeholder.id)
+            .where(Stakeholder.kind == kind, *quiet)
+            .limit(QUIET_COUNT_CAP + 1)
+            .subquery()
+        )
+        return sa.select(sa.func.count()).select_from(rows).scalar_subquery()
+
+    organisations, people = db.session.execute(
+        sa.select(counted(StakeholderKind.organisation), counted(StakeholderKind.person))
+    ).one()
+    return QuietPanel(
+        [QuietStakeholder(s, s.last_contacted_at) for s in found], organisations or 0, people or 0
     )
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(counted)) or 0
-    return [QuietStakeholder(s, s.last_contacted_at) for s in found], total
+
+
+def quiet_stakeholders(*, today: date, limit: int = 10) -> tuple[list[QuietStakeholder], int]:
+    """`quiet_panel`'s stakeholders and their number (organisations and people together)."""
+    panel = quiet_panel(today=today, limit=limit)
+    return panel.items, panel.total
 
 
 def live_counts() -> dict[StakeholderKind, int]:
@@ -174,16 +216,18 @@ def dashboard(user: User, *, today: date) -> Dashboard:
         .order_by(Activity.start_on)
         .limit(8)
     ).all()
-    quiet, quiet_total = quiet_stakeholders(today=today)
+    quiet = quiet_panel(today=today)
     counts = live_counts()
     return Dashboard(
         agenda=follow_ups.agenda(user, today=today, per_group=SOON),
         my_interactions=mine,
         team_interactions=team,
         upcoming_activities=list(upcoming),
-        quiet=quiet,
-        quiet_total=min(quiet_total, QUIET_COUNT_CAP),
-        quiet_capped=quiet_total > QUIET_COUNT_CAP,
+        quiet=quiet.items,
+        quiet_organisations=min(quiet.organisations, QUIET_COUNT_CAP),
+        quiet_people=min(quiet.people, QUIET_COUNT_CAP),
+        quiet_total=min(quiet.organisations, QUIET_COUNT_CAP) + min(quiet.people, QUIET_COUNT_CAP),
+        quiet_capped=quiet.capped,
         organisations=counts.get(StakeholderKind.organisation, 0),
         people=counts.get(StakeholderKind.person, 0),
     )

@@ -23,7 +23,7 @@ from sqlalchemy.orm import joinedload
 
 from crm.extensions import db
 from crm.models import FollowUp, FollowUpStatus, User, utcnow
-from crm.services import mail
+from crm.services import clock, mail
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def compose(digest: Digest, *, today: date, settings: mail.Settings, base_url: s
 
 def _line(follow_up: FollowUp) -> str:
     about = f" ({follow_up.stakeholder.display_name})" if follow_up.stakeholder else ""
-    return f"- {follow_up.due_on.isoformat()}  {follow_up.title}{about}"
+    return f"- {clock.display(follow_up.due_on)}  {follow_up.title}{about}"
 
 
 def send(*, today: date, day_start: datetime, settings: mail.Settings, base_url: str) -> Report:
@@ -123,7 +123,8 @@ def send(*, today: date, day_start: datetime, settings: mail.Settings, base_url:
                 items += len(digest.follow_ups)
     except (OSError, smtplib.SMTPException) as err:
         db.session.commit()  # keep the marks of digests the server accepted
-        log.error("reminders stopped after %d digests: %s", sent, err)
+        # The type only: a refused recipient's message holds their email address.
+        log.error("reminders stopped after %d digests: %s", sent, type(err).__name__)
         raise mail.MailError(f"{settings.server}:{settings.port}: {err}") from err
     db.session.commit()
     log.info("sent %d reminder digests with %d follow-ups", sent, items)

@@ -31,6 +31,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from crm import provinces
 from crm.extensions import db
 from crm.models import Organisation, Person, SearchDocument, Stakeholder, utcnow
 from crm.services import contact_details
@@ -217,7 +218,13 @@ def document_for(stakeholder: Stakeholder) -> Document:
     else:
         assert isinstance(stakeholder, Organisation)
         entity_type = "organisation"
-        parts += [*words(stakeholder.city), *words(stakeholder.province)]
+        # A province is found by its name in either language, not by its stored code.
+        province = stakeholder.province
+        parts += [
+            *words(stakeholder.city),
+            *words(provinces.name_of(province, "en")),
+            *words(provinces.name_of(province, "zh")),
+        ]
         subtitle += [stakeholder.city]
     return Document(
         entity_type=entity_type,

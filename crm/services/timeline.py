@@ -24,6 +24,7 @@ from crm.models import (
     Stakeholder,
     interaction_stakeholders,
 )
+from crm.services.follow_ups import about as follow_ups_about
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def timeline(stakeholder: Stakeholder, *, page: int = 1, per_page: int = 25) -> 
 
     follow_ups = db.session.scalars(
         sa.select(FollowUp)
-        .where(FollowUp.stakeholder_id == stakeholder.id, FollowUp.deleted_at.is_(None))
+        .where(follow_ups_about(stakeholder.id), FollowUp.deleted_at.is_(None))
         .options(joinedload(FollowUp.assignee))
         .order_by(FollowUp.created_at.desc())
         .limit(need)

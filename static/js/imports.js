@@ -16,6 +16,21 @@
     box.querySelector(".progress-bar").style.width = `${percent}%`;
   };
 
+  // An upload's error is shown as the page shows it (templates/macros/forms.html
+  // `file_field`): red at the field, with the reason, linked to the field for screen readers.
+  const showError = (input, message) => {
+    const feedback = document.getElementById(`${input.id}-error`);
+    if (!feedback) return;
+    feedback.textContent = message;
+    input.classList.add("is-invalid");
+    input.setAttribute("aria-invalid", "true");
+    const ids = (input.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
+    if (!ids.includes(feedback.id)) {
+      input.setAttribute("aria-describedby", [feedback.id, ...ids].join(" "));
+    }
+    input.focus();
+  };
+
   const upload = document.getElementById("upload-form");
   if (upload) {
     const bar = document.getElementById("upload-progress");
@@ -27,13 +42,11 @@
       event.preventDefault();
       const limit = Number(upload.dataset.maxBytes || 0);
       if (limit && file.size > limit) {
-        status.textContent = upload.dataset.tooLarge;
-        status.classList.add("text-danger");
+        showError(input, upload.dataset.tooLarge);
         return;
       }
       const button = upload.querySelector("[type=submit]");
       if (button) button.disabled = true;
-      status.classList.remove("text-danger");
       status.textContent = "";
       const xhr = new XMLHttpRequest();
       xhr.open("POST", upload.action);
@@ -54,14 +67,12 @@
         }
         bar.hidden = true;
         if (button) button.disabled = false;
-        status.textContent = answer.message || answer.error || upload.dataset.failed;
-        status.classList.add("text-danger");
+        showError(input, answer.message || answer.error || upload.dataset.failed);
       });
       xhr.addEventListener("error", () => {
         bar.hidden = true;
         if (button) button.disabled = false;
-        status.textContent = upload.dataset.failed;
-        status.classList.add("text-danger");
+        showError(input, upload.dataset.failed);
       });
       xhr.send(new FormData(upload));
     });

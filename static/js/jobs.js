@@ -10,9 +10,12 @@
   "use strict";
 
   const box = document.getElementById("job-progress");
-  if (!box || !box.dataset.statusUrl || !window.fetch) return; // only while the job is active
+  if (!box) return;
   const bar = document.getElementById("job-bar");
   const fill = bar.querySelector(".progress-bar");
+  // The server's figure, as data-percent: the page has no style attributes (CSP).
+  fill.style.width = `${fill.dataset.percent || 0}%`;
+  if (!box.dataset.statusUrl || !window.fetch) return; // only while the job is active
   const status = document.getElementById("job-status");
   const reload = document.getElementById("job-reload");
   const link = reload && reload.querySelector("a");

@@ -1,5 +1,9 @@
 // Typeahead pickers: a search box that fills a hidden id from the JSON search endpoint.
-// Markup comes from crm.forms.PickerWidget. Keyboard: ↓/↑ move, Enter picks, Esc closes.
+// Markup comes from crm.forms.PickerWidget and MultiPickerWidget. Keyboard: ↓/↑ move, Enter
+// picks, Esc closes the list (and keeps what was typed); a chip's remove button is a button.
+// A screen reader hears how many records match (a polite live region) and the list's name.
+// A multiple picker tells the page when its chips change: a "picker:change" event on the
+// .picker element (static/js/interactions.js follows the stakeholders chosen).
 (() => {
   const DELAY_MS = 150;
 
@@ -12,10 +16,25 @@
     let active = -1;
     let timer = null;
     let lastQuery = "";
+    const status = document.createElement("div");
+    status.className = "visually-hidden";
+    status.setAttribute("role", "status");
+    root.append(status);
+    if (!menu.hasAttribute("aria-label")) {
+      menu.setAttribute("aria-label", root.dataset.listLabel || "Matching records");
+    }
+
+    // "3 results" (or "No match"), in the interface's language (crm.forms.picker_texts).
+    function announce(count) {
+      if (count === 0) status.textContent = root.dataset.emptyText || "No match";
+      else if (count === 1) status.textContent = root.dataset.countOne || "1 result";
+      else status.textContent = (root.dataset.countMany || "{count} results").replace("{count}", count);
+    }
 
     function close() {
       menu.hidden = true;
       input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
       active = -1;
     }
 
@@ -25,6 +44,21 @@
         li.classList.toggle("active", i === index);
         li.setAttribute("aria-selected", i === index ? "true" : "false");
       });
+      if (index >= 0 && menu.children[index]) {
+        input.setAttribute("aria-activedescendant", menu.children[index].id);
+      } else {
+        input.removeAttribute("aria-activedescendant");
+      }
+    }
+
+    // The name a picker shows: a stakeholder's with its Chinese name, in the interface's
+    // order (the endpoint's `name`); `label` from an older endpoint.
+    function nameOf(item) {
+      return item.name || item.label;
+    }
+
+    function changed() {
+      root.dispatchEvent(new CustomEvent("picker:change", { bubbles: true }));
     }
 
     function addChip(item) {
@@ -37,12 +71,14 @@
       value.type = "hidden";
       value.name = root.dataset.name;
       value.value = item.id;
-      const close = document.createElement("button");
-      close.type = "button";
-      close.className = "btn-close btn-close-sm ms-1";
-      close.setAttribute("aria-label", "Remove");
-      chip.append(value, document.createTextNode(`${item.label} `), close);
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "btn-close btn-close-sm ms-1";
+      const label = root.dataset.removeLabel || "Remove {name}";
+      remove.setAttribute("aria-label", label.replace("{name}", nameOf(item)));
+      chip.append(value, document.createTextNode(`${nameOf(item)} `), remove);
       chips.append(chip);
+      changed();
     }
 
     function choose(index) {
@@ -56,8 +92,8 @@
         return;
       }
       hidden.value = item.id;
-      input.value = item.label;
-      lastQuery = item.label;
+      input.value = nameOf(item);
+      lastQuery = input.value;
       input.classList.remove("is-invalid");
       close();
       hidden.dispatchEvent(new Event("change", { bubbles: true }));
@@ -69,6 +105,8 @@
       if (!results.length) {
         const li = document.createElement("li");
         li.className = "list-group-item small text-body-secondary";
+        li.setAttribute("role", "option");
+        li.setAttribute("aria-disabled", "true");
         li.textContent = root.dataset.emptyText || "No match";
         menu.append(li);
       }
@@ -78,7 +116,7 @@
         li.setAttribute("role", "option");
         li.id = `${menu.id}-${i}`;
         const title = document.createElement("div");
-        title.textContent = item.label;
+        title.textContent = nameOf(item);
         li.append(title);
         if (item.detail) {
           const detail = document.createElement("div");
@@ -95,12 +133,14 @@
       menu.hidden = false;
       input.setAttribute("aria-expanded", "true");
       highlight(results.length ? 0 : -1);
+      announce(results.length);
     }
 
     async function lookup() {
       const q = input.value.trim();
       if (q === lastQuery) return;
       lastQuery = q;
+      status.textContent = ""; // the next count is read even when it is the same number
       if (!multiple) {
         const had = hidden.value;
         hidden.value = "";
@@ -122,6 +162,26 @@
       timer = setTimeout(lookup, DELAY_MS);
     });
     input.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        // A search box clears itself on Escape: here Escape only closes the list.
+        event.preventDefault();
+        close();
+        return;
+      }
+      const unpicked = !multiple && !hidden.value && input.value.trim() !== "";
+      if (event.key === "Enter" && (multiple || !menu.hidden || unpicked)) {
+        // Enter picks the highlighted record; it never sends a half-filled form from the
+        // search box of a list of chips, nor while the list is open, nor with a name typed
+        // but not chosen yet (its list is then looked up at once).
+        event.preventDefault();
+        if (!menu.hidden && active >= 0) choose(active);
+        else if (menu.hidden && input.value.trim()) {
+          clearTimeout(timer);
+          lastQuery = "";
+          lookup();
+        }
+        return;
+      }
       if (menu.hidden) return;
       if (event.key === "ArrowDown") {
         event.preventDefault();
@@ -129,11 +189,6 @@
       } else if (event.key === "ArrowUp") {
         event.preventDefault();
         highlight(Math.max(active - 1, 0));
-      } else if (event.key === "Enter" && active >= 0) {
-        event.preventDefault();
-        choose(active);
-      } else if (event.key === "Escape") {
-        close();
       }
     });
     input.addEventListener("blur", () => setTimeout(close, 100));
@@ -142,6 +197,7 @@
         if (event.target.matches(".picker-chip .btn-close")) {
           event.target.closest(".picker-chip").remove();
           input.focus();
+          changed();
         }
       });
     }

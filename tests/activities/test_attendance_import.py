@@ -142,8 +142,8 @@ def test_a_gbk_sheet_matches_people_by_email_phone_and_name_at_their_organisatio
         assert zhang.gender == "male"
         li = db.session.get(Person, by_name.id)
         assert li.job_title == "HR director"
-        # Latin names are read in English order, given name first.
-        assert (liu.given_name, liu.family_name, liu.gender) == ("Liu", "Yang", "male")
+        # A Chinese name in pinyin reads family name first (crm.services.names).
+        assert (liu.family_name, liu.given_name, liu.gender) == ("Liu", "Yang", "male")
         assert [a.organisation_id for a in liu.affiliations] == [bureau.id]
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Organisation)) == 3
 

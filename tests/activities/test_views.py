@@ -79,7 +79,7 @@ def test_zh_coordinator_sees_topics_in_chinese(login_as, make_activity, default_
         ({"end_on": "2026-03-01"}, "end_on", "The end date must not be before the start date."),
         ({"title": ""}, "title", "This field is required."),
         ({"start_on": ""}, "start_on", "Give the start date."),
-        ({"start_on": "31/02/2026"}, "start_on", "Not a valid date value."),
+        ({"start_on": "31/02/2026"}, "start_on", "Give a real date, such as 2026-03-31."),
         ({"type": "party"}, "type", "Not a valid choice."),
         ({"title": "x" * 201}, "title", "Field cannot be longer than 200 characters."),
         (
@@ -377,7 +377,7 @@ def test_a_participant_added_twice_is_refused_and_nobody_is_added(
         data={"add-people": [li.id, wang.id], "add-status": "invited", "add-role": "participant"},
     )
     assert response.status_code == 400
-    assert "Already on the list of participants: Fang Wang." in response.get_data(as_text=True)
+    assert "Already on the list of participants: Wang Fang." in response.get_data(as_text=True)
     with in_app():
         assert [p.person_id for p in db.session.scalars(sa.select(Participation))] == [wang.id]
 
@@ -452,7 +452,7 @@ def test_creating_a_likely_duplicate_asks_first(login_as, make_activity, make_pe
     }
     response = client.post(f"/activities/{activity.id}/participants/new", data=data)
     assert response.status_code == 400
-    assert "This person may already be recorded: Min Zhao." in response.get_data(as_text=True)
+    assert "This person may already be recorded: Zhao Min." in response.get_data(as_text=True)
     with in_app():
         assert _count(Person) == 1 and _count(Participation) == 0
     data["new-create_anyway"] = "y"

@@ -37,7 +37,7 @@ def test_member_can_add_find_and_edit_a_chinese_organisation(
     page.get_by_label("Chinese name").fill(CHINESE)
     page.get_by_label("Type", exact=True).select_option(label="Enterprise")
     page.get_by_label("Sector", exact=True).select_option(label="Textile and garment")
-    page.get_by_label("Province").fill("Jiangsu")
+    page.get_by_label("Province").select_option(label="Jiangsu")
     page.get_by_label("City").fill("Suzhou")
     page.get_by_role("button", name="Save").click()
 

@@ -37,7 +37,7 @@ def test_coordinator_logs_a_meeting_and_the_member_completes_the_follow_up(
     page.get_by_label("Channel").select_option(label="Meeting")
     _pick(page, "With", "wangfang", "Wang Fang")
     _pick(page, "With", "和谐", "Dongguan Harmony Garments Co., Ltd.")
-    expect(page.locator(".picker-chip")).to_have_count(2)
+    expect(page.locator('.picker[data-name="stakeholders"] .picker-chip')).to_have_count(2)
     page.get_by_label("Subject").fill("Working hours in peak season")
     page.get_by_label("Summary").fill("Discussed overtime; they will join the March training.")
     page.get_by_label("Follow-up", exact=True).fill("Send the training invitation")
@@ -53,7 +53,10 @@ def test_coordinator_logs_a_meeting_and_the_member_completes_the_follow_up(
     log_in(member)
     mine = page.get_by_test_id("my-follow-ups")
     expect(mine.get_by_role("link", name="Send the training invitation")).to_be_visible()
-    mine.get_by_role("button", name="Done").click()
+    # "Complete" opens the note (optional), then the follow-up is marked as done.
+    mine.locator("summary", has_text="Complete").click()
+    mine.get_by_label("Completion note (optional)").fill("Invitation sent by WeChat")
+    mine.get_by_role("button", name="Mark as done").click()
     expect(page.get_by_text("“Send the training invitation” is done.")).to_be_visible()
     expect(page.get_by_test_id("open-count")).to_have_text("0")
 

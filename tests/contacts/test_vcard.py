@@ -332,7 +332,7 @@ def test_coordinator_exports_exactly_the_filtered_people(login_as, in_app, crowd
 
 def test_unfiltered_export_holds_every_live_person_who_did_not_withdraw(login_as, crowd):
     response = login_as(Role.admin).get("/people/export.vcf")
-    assert _exported_names(response) == ["Gang Chen", "Jing He", "Wang Fang", "Zhao Li"]
+    assert _exported_names(response) == ["Chen Gang", "He Jing", "Wang Fang", "Zhao Li"]
 
 
 def test_export_with_a_text_filter(login_as, crowd):

@@ -153,7 +153,7 @@ def test_merged_away_email_and_wechat_stay_as_further_contact_details(
             ("email", "fang.wang@old.example.cn", "fang.wang@old.example.cn"),
             ("wechat", "WF_1990", "wf_1990"),
         ]
-        assert all(d.source == f"#{gone.id} Fang Wang" for d in details)
+        assert all(d.source == f"#{gone.id} Wang Fang" for d in details)
         survivor = db.session.get(Person, keep.id)
         assert (survivor.email, survivor.wechat_id) == ("wang.fang@example.cn", "wangfang88")
 

@@ -129,7 +129,7 @@ def staged(in_app, coordinator, make_person, harmony):  # type: ignore[no-untype
         ["姓名", "邮箱", "微信", "职务", "标签", "单位"],
         ["王芳", "wf@example.cn", "", "", "", "东莞和谐服装有限公司"],
         ["Zhang Lei", "zl@example.cn", "zl88", "Manager", "new", ""],
-        ["Fang Wang", "WF@example.cn", "", "", "", ""],
+        ["Wang Fang", "WF@example.cn", "", "", "", ""],
         ["赵晨", "zc@example.cn", "", "", "", ""],
     ]
     with in_app():
@@ -156,7 +156,7 @@ def test_matched_rows_are_skipped_by_default_and_the_report_gives_row_numbers(
         assert [(line.row, line.id) for line in report.skipped] == [
             (2, staged["wang"]),
             (3, staged["zhang"]),
-            (4, staged["wang"]),  # "Fang Wang" has 王芳's email
+            (4, staged["wang"]),  # "Wang Fang" has 王芳's email
         ]
         assert report.skipped[0].note == "matches 王芳"
     with in_app():

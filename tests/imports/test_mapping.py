@@ -279,7 +279,7 @@ def test_names_in_characters_pinyin_and_both():
             ["姓名", "姓", "名"],
             ["王芳", "", ""],
             ["", "李", "娜"],
-            ["Fang Wang", "", ""],
+            ["Xiaofang Wang", "", ""],
             ["Wang, Fang", "", ""],
             ["张磊 Zhang Lei", "", ""],
         ]
@@ -287,9 +287,10 @@ def test_names_in_characters_pinyin_and_both():
     data = [r.data for r in preview.rows]
     assert data[0] == {"chinese_name": "王芳"}
     assert data[1] == {"chinese_name": "李娜"}
-    assert data[2] == {"family_name": "Wang", "given_name": "Fang"}
+    # A Chinese name in pinyin: the surname is the family name, wherever it stands.
+    assert data[2] == {"family_name": "Wang", "given_name": "Xiaofang"}
     assert data[3] == {"family_name": "Wang", "given_name": "Fang"}
-    assert data[4] == {"chinese_name": "张磊", "family_name": "Lei", "given_name": "Zhang"}
+    assert data[4] == {"chinese_name": "张磊", "family_name": "Zhang", "given_name": "Lei"}
 
 
 def test_dates_from_excel_serials_and_cells(tmp_path):

@@ -71,7 +71,8 @@ def test_member_can_log_a_meeting_with_two_stakeholders_and_a_follow_up_for_a_co
         follow_up = db.session.scalar(sa.select(FollowUp))
         assert sorted(s.id for s in interaction.stakeholders) == sorted([wang.id, org.id])
         assert follow_up.assignee_id == colleague.id and follow_up.priority == "high"
-        assert follow_up.interaction_id == interaction.id and follow_up.stakeholder_id == wang.id
+        # About both ("All of them", the default): linked to the interaction, not to the first.
+        assert follow_up.interaction_id == interaction.id and follow_up.stakeholder_id is None
 
 
 def test_a_rejected_follow_up_saves_nothing_and_keeps_the_typed_text(
@@ -123,7 +124,10 @@ def test_follow_up_rejected_by_the_service_rolls_back_the_interaction(wang, make
     ("over", "message"),
     [
         ({"stakeholders": []}, "Choose at least one stakeholder."),
-        ({"occurred_at": "31/02/2026 25:99"}, "Not a valid datetime value."),
+        (
+            {"occurred_at": "31/02/2026 25:99"},
+            "Give a real date and time, such as 2026-03-31 14:30.",
+        ),
         ({"subject": ""}, "This field is required."),
         ({"summary": "字" * 100_000}, "Field cannot be longer than 20000 characters."),
         ({"channel": "pigeon"}, "Not a valid choice."),

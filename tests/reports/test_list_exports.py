@@ -158,7 +158,7 @@ def test_people_export_records_an_audit_event_for_the_coordinator(login_as, in_a
     response = client.get("/people?gender=female&format=xlsx")
     assert response.status_code == 200
     rows = sheet_rows(workbook(response.data).active)
-    assert [r[0] for r in rows[1:]] == ["Na Li", "Wang Fang"]
+    assert [r[0] for r in rows[1:]] == ["Li Na", "Wang Fang"]
     assert rows[0][7] == "Email" and rows[2][7] == "wf@example.org"
     (event,) = _exports(in_app)
     assert event.entity_type == "users" and event.entity_id == client.user.id

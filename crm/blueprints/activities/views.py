@@ -221,10 +221,10 @@ def detail(activity_id: int):
 @permission_required(Permission.EDIT_ACTIVITIES)
 def edit(activity_id: int):
     activity = activities.get(activity_id)
-    current_topics = [t.id for t in activity.topics]
-    form = _form(obj=activity, keep=current_topics)
     if request.method == "GET":
-        form.topic_ids.data = current_topics
+        form = _loaded(activity)
+    else:
+        form = _form(obj=activity, keep=_topics(activity))
     return save_edit(
         form,
         activity,
@@ -233,9 +233,20 @@ def edit(activity_id: int):
         ),
         template="activities/edit.html",
         context={"activity": activity},
-        mine=form.changes,
+        saved=lambda: _loaded(activity),
         done=url_for(".detail", activity_id=activity.id),
     )
+
+
+def _topics(activity: Activity) -> list[int]:
+    return [t.id for t in activity.topics]
+
+
+def _loaded(activity: Activity) -> ActivityForm:
+    """The edit form as the saved activity fills it."""
+    form = _form(obj=activity, keep=_topics(activity), formdata=None)
+    form.topic_ids.data = _topics(activity)
+    return form
 
 
 @bp.route("/<int:activity_id>/delete", methods=["GET", "POST"])
@@ -337,7 +348,7 @@ def import_attendance(activity_id: int):
     form = SignInSheetForm(prefix="sheet")
     if form.validate():
         upload = form.file.data
-        limits = imports.Limits(max_bytes=current_app.config["IMPORT_MAX_BYTES"])
+        limits = imports.Limits.from_config(current_app.config)
         try:
             table = imports.read_upload(
                 upload.read(), upload.filename or "", kind=ImportKind.attendance, limits=limits

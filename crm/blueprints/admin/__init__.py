@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from crm.blueprints.admin import views  # noqa: E402, F401
+from crm.blueprints.admin import backups, provinces, views  # noqa: E402, F401

@@ -11,8 +11,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length
 
 from crm.access import ROLE_LABELS, Role
-from crm.forms import BaseForm, VersionedForm, enum_choices
-from crm.models import Language
+from crm.forms import BaseForm, VersionedForm, interface_language_choices
 
 ROLE_CHOICES = [SelectChoice(role.value, ROLE_LABELS[role]) for role in Role]
 
@@ -23,23 +22,20 @@ class NewUserForm(BaseForm):
     )
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     role = SelectField(_l("Role"), choices=ROLE_CHOICES, default=Role.member.value)
-    locale = SelectField(_l("Interface language"), choices=enum_choices(Language))
-    password = PasswordField(
-        _l("Initial password"), validators=[DataRequired(), Length(min=10, max=200)]
-    )
+    locale = SelectField(_l("Interface language"), choices=interface_language_choices())
+    # The password rule (length, strength) is crm.services.accounts.check_password.
+    password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(max=200)])
     submit = SubmitField(_l("Create user"))
 
 
 class EditUserForm(VersionedForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
-    locale = SelectField(_l("Interface language"), choices=enum_choices(Language))
+    locale = SelectField(_l("Interface language"), choices=interface_language_choices())
     is_enabled = BooleanField(_l("Active (may sign in)"))
     submit = SubmitField(_l("Save"))
 
 
 class ResetPasswordForm(BaseForm):
-    password = PasswordField(
-        _l("New password"), validators=[DataRequired(), Length(min=10, max=200)]
-    )
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)])
     submit = SubmitField(_l("Set password"))

@@ -5,10 +5,10 @@ from flask_login import current_user
 from crm.access import Permission, permission_required
 from crm.blueprints.admin import bp
 from crm.blueprints.admin.forms import EditUserForm, NewUserForm, ResetPasswordForm
-from crm.blueprints.common import attach_error
-from crm.services import accounts
+from crm.blueprints.common import attach_error, save_edit
+from crm.services import accounts, two_factor
 from crm.services import trash as trash_bin
-from crm.services.errors import ServiceError
+from crm.services.errors import Conflict, ServiceError
 
 
 @bp.route("/admin/users")
@@ -45,27 +45,29 @@ def new_user():
 def edit_user(user_id: int):
     user = accounts.get(user_id)
     form = EditUserForm(obj=user)
-    reset = ResetPasswordForm(prefix="reset")
-    if form.validate_on_submit():
+
+    def save() -> None:
         if form.version_number != user.version:
-            form.form_errors.append(_("Someone else changed this user; reload and try again."))
-        else:
-            try:
-                accounts.update_user(
-                    user,
-                    name=form.name.data,
-                    role=form.role.data,
-                    is_enabled=form.is_enabled.data,
-                    locale=form.locale.data,
-                    actor=current_user,
-                )
-            except ServiceError as err:
-                attach_error(form, err)
-            else:
-                flash(_("User %(email)s saved.", email=user.email), "success")
-                return redirect(url_for(".users"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("admin/user_form.html", form=form, reset=reset, user=user), status
+            raise Conflict(_("Someone else changed this user; reload and try again."))
+        accounts.update_user(
+            user,
+            name=form.name.data,
+            role=form.role.data,
+            is_enabled=form.is_enabled.data,
+            locale=form.locale.data,
+            actor=current_user,
+        )
+
+    return save_edit(
+        form,
+        user,
+        save,
+        template="admin/user_form.html",
+        context={"user": user, "reset": ResetPasswordForm(prefix="reset")},
+        saved=lambda: EditUserForm(obj=user, formdata=None),
+        done=url_for(".users"),
+        message=_("User %(email)s saved.", email=user.email),
+    )
 
 
 @bp.route("/admin/users/<int:user_id>/password", methods=["POST"])
@@ -89,6 +91,23 @@ def reset_password(user_id: int):
             return redirect(url_for(".users"))
     form = EditUserForm(obj=user, formdata=None)
     return render_template("admin/user_form.html", form=form, reset=reset, user=user), 400
+
+
+@bp.route("/admin/users/<int:user_id>/two-factor", methods=["POST"])
+@permission_required(Permission.MANAGE_USERS)
+def reset_two_factor(user_id: int):
+    """Remove a user's second factor (a lost phone); audited by the service."""
+    user = accounts.get(user_id)
+    two_factor.reset(user, actor=current_user)
+    flash(
+        _(
+            "Two-factor sign-in of %(email)s reset: they sign in with their password and can "
+            "set it up again.",
+            email=user.email,
+        ),
+        "success",
+    )
+    return redirect(url_for(".users"))
 
 
 @bp.route("/trash")

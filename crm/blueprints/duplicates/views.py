@@ -8,6 +8,7 @@ from flask_login import current_user
 from crm.access import Permission, permission_required
 from crm.blueprints.duplicates import bp
 from crm.models import Person, Stakeholder
+from crm.requests import MAX_ID, record_id
 from crm.services import duplicates, merge, stakeholders
 from crm.services.errors import Conflict, ServiceError
 
@@ -26,10 +27,12 @@ def _after(text: str | None) -> duplicates.Cursor | None:
     """The cursor of a "next page" link ("rank-first-second"); None for anything else, which
     shows the first page."""
     parts = (text or "").split("-")
-    if len(parts) != 3 or not all(p.isascii() and p.isdigit() and len(p) <= 18 for p in parts):
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() and len(p) <= 20 for p in parts):
         return None
+    # No record has an id past MAX_ID (nor a rank past 9999): a larger number in a cursor is
+    # past the last pair, and clamping it keeps the query within what PostgreSQL accepts.
     rank, first, second = (int(p) for p in parts)
-    return rank, first, second
+    return min(rank, 9999), min(first, MAX_ID), min(second, MAX_ID)
 
 
 @bp.route("")
@@ -61,8 +64,8 @@ def _field_labels(stakeholder: Stakeholder) -> dict[str, str]:
 
 
 def _pair() -> tuple[Stakeholder, Stakeholder]:
-    first_id = request.values.get("first", type=int)
-    second_id = request.values.get("second", type=int)
+    first_id = request.values.get("first", type=record_id)
+    second_id = request.values.get("second", type=record_id)
     if first_id is None or second_id is None:
         abort(404)
     first = stakeholders.get(Stakeholder, first_id)

@@ -1,4 +1,8 @@
-"""Error pages: HTML for people, JSON for the API and for clients that ask for it."""
+"""Error pages: HTML for people, JSON for the API and for clients that ask for it.
+
+A 500 shows the request's id (crm.requests): Flask logs the exception with it, so the id a
+person reads out from the page finds the log lines of that request.
+"""
 
 from flask import jsonify, render_template, request
 from flask_babel import gettext as _
@@ -7,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from crm.blueprints.errors import bp
 from crm.extensions import db
+from crm.requests import current_request_id
 from crm.services.errors import ServiceError
 
 
@@ -39,10 +44,16 @@ def _messages() -> dict[int, tuple[str, str]]:
 
 def render_error(status: int, detail: str | None = None):
     title, message = _messages().get(status, (_("Error"), ""))
+    request_id = current_request_id() if status >= 500 else None
     if _wants_json():
-        return jsonify(error=title, message=detail or message, status=status), status
+        extra = {"request_id": request_id} if request_id else {}
+        return jsonify(error=title, message=detail or message, status=status, **extra), status
     return render_template(
-        "errors/error.html", status=status, title=title, message=detail or message
+        "errors/error.html",
+        status=status,
+        title=title,
+        message=detail or message,
+        request_id=request_id,
     ), status
 
 

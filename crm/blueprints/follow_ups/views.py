@@ -6,15 +6,16 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from crm.access import Permission, permission_required
-from crm.blueprints.common import attach_error, list_args
+from crm.blueprints.common import attach_error, list_args, save_edit
 from crm.blueprints.follow_ups import bp
 from crm.blueprints.follow_ups.forms import CompleteForm, FollowUpForm, ReassignForm
 from crm.blueprints.reports import downloads
 from crm.extensions import db
 from crm.forms import id_choices
 from crm.models import Activity, FollowUp, FollowUpStatus, Priority
+from crm.requests import record_id
 from crm.services import clock, follow_ups, mail, stakeholders
-from crm.services.errors import ServiceError
+from crm.services.errors import InvalidInput, ServiceError
 from crm.services.reporting import exports
 
 # Follow-ups shown per group on My follow-ups before "show all".
@@ -105,15 +106,15 @@ def new():
     if request.method == "GET":
         form.version.data = "0"
         form.assignee_id.data = current_user.id
-        form.stakeholder_id.data = request.args.get("stakeholder", type=int)
-        form.activity_id.data = request.args.get("activity", type=int)
+        form.stakeholder_id.data = request.args.get("stakeholder", type=record_id)
+        form.activity_id.data = request.args.get("activity", type=record_id)
         form = _form(
             formdata=None,
             data={
                 "version": "0",
                 "assignee_id": current_user.id,
-                "stakeholder_id": request.args.get("stakeholder", type=int),
-                "activity_id": request.args.get("activity", type=int),
+                "stakeholder_id": request.args.get("stakeholder", type=record_id),
+                "activity_id": request.args.get("activity", type=record_id),
             },
         )
     if form.validate_on_submit():
@@ -158,25 +159,21 @@ def edit(follow_up_id: int):
     follow_up = follow_ups.get(follow_up_id)
     follow_ups.check_may_change(follow_up, current_user)  # 403 before any form is shown
     form = _form(obj=follow_up)
-    if form.validate_on_submit():
-        try:
-            follow_ups.update(
-                follow_up,
-                form.changes(),
-                version=form.version_number,
-                actor=current_user,
-                mail_settings=mail_settings(),
-            )
-        except ServiceError as err:
-            attach_error(form, err)
-            if err.status_code == 409:
-                form.version.data = str(follow_up.version)
-                return render_template("follow_ups/edit.html", form=form, follow_up=follow_up), 409
-        else:
-            flash(_("Changes saved."), "success")
-            return redirect(url_for(".detail", follow_up_id=follow_up.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("follow_ups/edit.html", form=form, follow_up=follow_up), status
+    return save_edit(
+        form,
+        follow_up,
+        lambda: follow_ups.update(
+            follow_up,
+            form.changes(),
+            version=form.version_number,
+            actor=current_user,
+            mail_settings=mail_settings(),
+        ),
+        template="follow_ups/edit.html",
+        context={"follow_up": follow_up},
+        saved=lambda: _form(obj=follow_up, formdata=None),
+        done=url_for(".detail", follow_up_id=follow_up.id),
+    )
 
 
 def _back(follow_up_id: int) -> str:
@@ -191,11 +188,15 @@ def _back(follow_up_id: int) -> str:
 def complete(follow_up_id: int):
     follow_up = follow_ups.get(follow_up_id)
     form = CompleteForm(prefix="done")
-    if form.validate():
-        follow_ups.complete(follow_up, note=form.note.data, actor=current_user)
-        flash(_("“%(title)s” is done.", title=follow_up.title), "success")
-    else:
+    if not form.validate():
         flash(_("The note is too long."), "danger")
+        return redirect(_back(follow_up_id))
+    try:
+        follow_ups.complete(follow_up, note=form.note.data, actor=current_user)
+    except InvalidInput as err:  # completed already: a second click, another tab
+        flash(str(err), "warning")
+    else:
+        flash(_("“%(title)s” is done.", title=follow_up.title), "success")
     return redirect(_back(follow_up_id))
 
 

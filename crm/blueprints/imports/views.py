@@ -48,7 +48,7 @@ _ROW_FIELD = re.compile(r"^row-(\d{1,9})$")
 
 
 def _limits() -> imports.Limits:
-    return imports.Limits(max_bytes=current_app.config["IMPORT_MAX_BYTES"])
+    return imports.Limits.from_config(current_app.config)
 
 
 def _wants_json() -> bool:

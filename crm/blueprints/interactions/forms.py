@@ -4,10 +4,8 @@ from wtforms import (
     DateField,
     DateTimeLocalField,
     FieldList,
-    Form,
     FormField,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
@@ -18,6 +16,7 @@ from crm.forms import (
     MultiPickerField,
     OptionalIntSelectField,
     PickerField,
+    SubForm,
     VersionedForm,
     enum_choices,
 )
@@ -27,13 +26,19 @@ from crm.services import clock
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
 
 
-class FollowUpEntry(Form):
+class FollowUpEntry(SubForm):
     """One optional follow-up inside the interaction form; left empty, it is ignored."""
 
     title = StringField(_l("Follow-up"), validators=[Optional(), Length(max=200)])
     due_on = DateField(_l("Due"), validators=[Optional()])
     assignee_id = OptionalIntSelectField(_l("Assign to"), validators=[Optional()])
     priority = SelectField(_l("Priority"), choices=enum_choices(Priority), default="normal")
+    # Whom it is about: one of the interaction's stakeholders, or (empty) all of them. The
+    # options follow the stakeholders chosen above (the view; static/js/interactions.js);
+    # the service refuses a stakeholder that is not among them.
+    stakeholder_id = OptionalIntSelectField(
+        _l("About"), validators=[Optional()], validate_choice=False
+    )
 
     @property
     def is_blank(self) -> bool:
@@ -60,8 +65,11 @@ class InteractionForm(VersionedForm):
     outcome = TextAreaField(
         _l("Outcome"), validators=[Optional(), Length(max=20000)], render_kw={"rows": 2}
     )
-    staff = SelectMultipleField(
-        _l("Staff present"), coerce=int, validators=[Optional()], render_kw={"size": 4}
+    staff = MultiPickerField(
+        _l("Staff present"),
+        validators=[Optional()],
+        entity_types=("user",),
+        placeholder=_l("Type a colleague's name"),
     )
     activity_id = PickerField(
         _l("Programme activity"),
@@ -99,6 +107,7 @@ class InteractionForm(VersionedForm):
                 "due_on": entry.due_on.data,
                 "assignee_id": entry.assignee_id.data,
                 "priority": entry.priority.data,
+                "stakeholder_id": entry.stakeholder_id.data,
             }
             for entry in (item.form for item in self.follow_ups)
             if not entry.is_blank

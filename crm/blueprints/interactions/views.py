@@ -11,7 +11,7 @@ from crm.blueprints.interactions import bp
 from crm.blueprints.interactions.forms import InteractionForm
 from crm.blueprints.reports import downloads
 from crm.extensions import db
-from crm.forms import id_choices
+from crm.forms import chinese_first, id_choices
 from crm.models import (
     Activity,
     Channel,
@@ -22,7 +22,8 @@ from crm.models import (
     StakeholderKind,
     User,
 )
-from crm.services import accounts, clock, follow_ups, interactions, mail, stakeholders
+from crm.requests import record_id
+from crm.services import accounts, audit, clock, follow_ups, interactions, mail, stakeholders
 from crm.services.errors import PermissionDenied, ServiceError
 from crm.services.reporting import exports
 
@@ -33,16 +34,29 @@ def mail_settings() -> mail.Settings:
 
 def _form(**kwargs: Any) -> InteractionForm:
     form = InteractionForm(**kwargs)
-    users = accounts.active_user_choices()
-    form.staff.choices = id_choices(users)
     assignees = id_choices(follow_ups.assignee_choices(), blank="—")
     for entry in form.follow_ups:
         entry.form.assignee_id.choices = assignees
-    form.stakeholders.labels = stakeholders.display_names(form.stakeholders.data or [])
+    _name_chosen(form)
     if form.activity_id.data and not form.activity_id.display:
         activity = db.session.get(Activity, form.activity_id.data)
         form.activity_id.display = activity.title if activity else ""
     return form
+
+
+def _name_chosen(form: InteractionForm) -> None:
+    """Name the chosen stakeholders and staff (stakeholders in the interface's language),
+    and offer the stakeholders in each follow-up's "About" select, after "All of them"."""
+    chosen = form.stakeholders.data or []
+    form.stakeholders.labels = stakeholders.display_names(chosen, chinese_first=chinese_first())
+    names = audit.names_of({"users": form.staff.data or []})
+    form.staff.labels = {user_id: name for (_table, user_id), name in names.items()}
+    about = id_choices(
+        [(i, form.stakeholders.labels.get(i, f"#{i}")) for i in chosen],
+        blank=_("All of them"),
+    )
+    for entry in form.follow_ups:
+        entry.form.stakeholder_id.choices = about
 
 
 def _attach(form: InteractionForm, err: ServiceError) -> None:
@@ -104,16 +118,17 @@ def new():
     if request.method == "GET":
         form.version.data = "0"
         form.occurred_at.data = _now_local()
+        # The author was there: preselected, and removable like any colleague.
         form.staff.data = [current_user.id]
         for entry in form.follow_ups:
             entry.form.assignee_id.data = current_user.id
-        preset = request.args.getlist("stakeholder", type=int)
+        preset = request.args.getlist("stakeholder", type=record_id)
         if preset:
             form.stakeholders.data = [
                 s for s in preset if stakeholders.display_name_of(s) is not None
             ]
-            form.stakeholders.labels = stakeholders.display_names(form.stakeholders.data)
-        activity_id = request.args.get("activity", type=int)
+        _name_chosen(form)
+        activity_id = request.args.get("activity", type=record_id)
         if activity_id:
             form.activity_id.data = activity_id
             activity = db.session.get(Activity, activity_id)
@@ -159,15 +174,7 @@ def edit(interaction_id: int):
         raise PermissionDenied(_("Only the author or a coordinator can edit this interaction."))
     if not interactions.can_see_details(interaction, current_user):
         raise PermissionDenied(_("This interaction is confidential."))
-    form = _form(obj=interaction)
-    if request.method == "GET":
-        form.occurred_at.data = interaction.occurred_at.astimezone(clock.zone()).replace(
-            tzinfo=None
-        )
-        form.stakeholders.data = [s.id for s in interaction.stakeholders]
-        form.stakeholders.labels = {s.id: s.display_name for s in interaction.stakeholders}
-        form.staff.data = [u.id for u in interaction.staff]
-        form.activity_id.display = interaction.activity.title if interaction.activity else ""
+    form = _loaded(interaction) if request.method == "GET" else _form(obj=interaction)
     return save_edit(
         form,
         interaction,
@@ -179,10 +186,21 @@ def edit(interaction_id: int):
         ),
         template="interactions/edit.html",
         context={"interaction": interaction},
-        mine=form.interaction_data,
+        saved=lambda: _loaded(interaction),
         done=url_for(".detail", interaction_id=interaction.id),
         attach=_attach,
     )
+
+
+def _loaded(interaction: Interaction) -> InteractionForm:
+    """The edit form as the saved interaction fills it (its time in the programme's zone)."""
+    form = _form(obj=interaction, formdata=None)
+    form.occurred_at.data = interaction.occurred_at.astimezone(clock.zone()).replace(tzinfo=None)
+    form.stakeholders.data = [s.id for s in interaction.stakeholders]
+    form.staff.data = [u.id for u in interaction.staff]
+    _name_chosen(form)
+    form.activity_id.display = interaction.activity.title if interaction.activity else ""
+    return form
 
 
 @bp.route("/<int:interaction_id>/delete", methods=["GET", "POST"])
@@ -195,7 +213,11 @@ def delete(interaction_id: int):
         interactions.delete(interaction, actor=current_user)
         flash(_("Interaction moved to the trash."), "success")
         return redirect(url_for(".index"))
-    return render_template("interactions/delete.html", interaction=interaction)
+    return render_template(
+        "interactions/delete.html",
+        interaction=interaction,
+        can_see=interactions.can_see_details(interaction, current_user),
+    )
 
 
 def _export_columns(user: User) -> list[exports.Column]:

@@ -1,7 +1,28 @@
-from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional
+from typing import Any
 
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from wtforms import (
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.utils import unset_value
+from wtforms.validators import (
+    URL,
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from crm import provinces
 from crm.forms import OptionalIntSelectField, PickerField, TagsField, VersionedForm, enum_choices
 from crm.models import (
     EngagementLevel,
@@ -11,6 +32,38 @@ from crm.models import (
     SizeBand,
     SupplyChainRole,
 )
+
+
+class ProvinceField(SelectField):
+    """A province chosen from crm.provinces, named in the reader's language; stores the code.
+
+    Text sent in place of a code (by the API: "广东省", "Guangdong Province") is read by the
+    rule imports use. A stored value no rule could read (kept by the migration to codes) stays
+    a choice of its own, marked, so saving the form never drops it; any other text is refused.
+    """
+
+    def __init__(self, label: Any = None, validators: Any = None, **kwargs: Any) -> None:
+        super().__init__(label, validators, **kwargs)
+        language = str(get_locale() or "en")
+        self.choices = [
+            SelectChoice("", "—"),
+            *(SelectChoice(code, name) for code, name in provinces.choices(language)),
+        ]
+
+    def process(self, formdata: Any, data: Any = unset_value, extra_filters: Any = None) -> None:
+        super().process(formdata, data, extra_filters)
+        kept = self.object_data
+        if isinstance(kept, str) and kept and not provinces.is_known(kept):
+            self.choices.append(SelectChoice(kept, _("%(text)s (not in the list)", text=kept)))
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if valuelist:
+            self.data = provinces.normalised(str(valuelist[0])) or ""
+
+    def pre_validate(self, form: Any) -> None:
+        if not self.data or provinces.is_known(self.data) or self.data == self.object_data:
+            return
+        raise ValidationError(_l("Choose a province from the list."))
 
 
 class OrganisationForm(VersionedForm):
@@ -31,7 +84,7 @@ class OrganisationForm(VersionedForm):
         choices=enum_choices(SupplyChainRole, blank="—"),
         validators=[Optional()],
     )
-    province = StringField(_l("Province"), validators=[Optional(), Length(max=60)])
+    province = ProvinceField(_l("Province"), validators=[Optional()])
     city = StringField(_l("City"), validators=[Optional(), Length(max=80)])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
     website = StringField(

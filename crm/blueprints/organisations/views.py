@@ -1,20 +1,20 @@
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from crm import provinces
 from crm.access import Permission, permission_required
-from crm.blueprints.common import attach_error, list_args
+from crm.blueprints import submissions
+from crm.blueprints.common import attach_error, list_args, save_edit
 from crm.blueprints.history import timeline_names
 from crm.blueprints.organisations import bp
 from crm.blueprints.organisations.forms import OrganisationForm
 from crm.blueprints.reports import downloads
 from crm.blueprints.stakeholders.forms import RelationshipForm
-from crm.blueprints.stakeholders.helpers import (
-    conflict_page,
-    relationship_form,
-)
+from crm.blueprints.stakeholders.helpers import relationship_form
 from crm.forms import id_choices
 from crm.models import (
     EngagementLevel,
@@ -33,7 +33,7 @@ from crm.services import (
     stakeholders,
     timeline,
 )
-from crm.services.errors import Conflict, LikelyDuplicate, ServiceError
+from crm.services.errors import LikelyDuplicate, ServiceError
 from crm.services.reporting import exports
 
 
@@ -53,7 +53,8 @@ def index():
         q=args.text("q"),
         org_type=args.choice("type", OrgType),
         sector=args.choice("sector", Sector),
-        province=args.text("province"),
+        # A province of the list, by its code (or any name the rule reads); nothing else.
+        province=provinces.code_for(args.text("province")) or "",
         tag=args.text("tag"),
         engagement_level=args.choice("level", EngagementLevel),
         owner_id=args.integer("owner"),
@@ -61,6 +62,7 @@ def index():
         descending=args.descending(),
         influence=args.rating("influence"),
         interest=args.rating("interest"),
+        quiet_on=clock.today() if args.text("quiet") == "1" else None,
     )
     fmt = downloads.requested_format()
     if fmt:
@@ -74,7 +76,6 @@ def index():
         "organisations/index.html",
         page=page,
         criteria=criteria,
-        provinces=stakeholders.provinces(),
         tags=stakeholders.tag_names(),
         owners=accounts.active_user_choices(),
         type_counts=stakeholders.organisation_type_counts(),
@@ -90,16 +91,23 @@ def new():
     if request.method == "GET":
         form.version.data = "0"
         form.owner_id.data = current_user.id
+    sent = request.form.get(submissions.FIELD)
+    token = submissions.token_for(sent)
     if form.validate_on_submit():
         try:
             organisation = stakeholders.create_organisation(
                 form.changes(),
                 allow_duplicate=bool(request.form.get("create_anyway")),
                 actor=current_user,
+                form_opened_at=submissions.opened_at(sent),  # sent twice: one record
             )
         except LikelyDuplicate as err:  # shown above the form, with "create anyway"
             return render_template(
-                "organisations/edit.html", form=form, organisation=None, candidates=err.candidates
+                "organisations/edit.html",
+                form=form,
+                organisation=None,
+                candidates=err.candidates,
+                form_token=token,
             )
         except ServiceError as err:
             attach_error(form, err)
@@ -107,7 +115,9 @@ def new():
             flash(_("Organisation “%(name)s” created.", name=organisation.display_name), "success")
             return redirect(url_for(".detail", organisation_id=organisation.id))
     status = 400 if request.method == "POST" else 200
-    return render_template("organisations/edit.html", form=form, organisation=None), status
+    return render_template(
+        "organisations/edit.html", form=form, organisation=None, form_token=token
+    ), status
 
 
 def render_detail(
@@ -136,23 +146,25 @@ def detail(organisation_id: int):
 @permission_required(Permission.EDIT_STAKEHOLDERS)
 def edit(organisation_id: int):
     organisation = stakeholders.get(Organisation, organisation_id)
-    form = _form(obj=organisation)
-    if request.method == "GET":
-        form.tags.data = [t.name for t in organisation.tags]
-    if form.validate_on_submit():
-        try:
-            stakeholders.update(
-                organisation, form.changes(), version=form.version_number, actor=current_user
-            )
-        except Conflict as err:
-            return conflict_page(form, organisation, err, "organisations/_form.html")
-        except ServiceError as err:
-            attach_error(form, err)
-        else:
-            flash(_("Changes saved."), "success")
-            return redirect(url_for(".detail", organisation_id=organisation.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("organisations/edit.html", form=form, organisation=organisation), status
+    form = _loaded(organisation) if request.method == "GET" else _form(obj=organisation)
+    return save_edit(
+        form,
+        organisation,
+        lambda: stakeholders.update(
+            organisation, form.changes(), version=form.version_number, actor=current_user
+        ),
+        template="organisations/edit.html",
+        context={"organisation": organisation},
+        saved=lambda: _loaded(organisation),
+        done=url_for(".detail", organisation_id=organisation.id),
+    )
+
+
+def _loaded(organisation: Organisation) -> OrganisationForm:
+    """The edit form as the saved organisation fills it."""
+    form = _form(obj=organisation, formdata=None)
+    form.tags.data = [t.name for t in organisation.tags]
+    return form
 
 
 @bp.route("/<int:organisation_id>/delete", methods=["GET", "POST"])
@@ -187,7 +199,12 @@ def _export_fields() -> list[exports.Field]:
             width=18,
             shown=exports.labels(SupplyChainRole),
         ),
-        Field(_("Province"), Organisation.province, width=14),
+        Field(
+            _("Province"),
+            Organisation.province,
+            width=14,
+            shown=provinces.namer(str(get_locale() or "en")),
+        ),
         Field(_("City"), Organisation.city, width=14),
         Field(_("Website"), Organisation.website, width=30),
         Field(

@@ -17,6 +17,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 
 from crm.forms import (
     OptionalIntSelectField,
+    PickerField,
     TagsField,
     VersionedForm,
     enum_choices,
@@ -111,3 +112,18 @@ class PersonForm(VersionedForm):
             ]
             ok = False
         return ok
+
+
+class NewPersonForm(PersonForm):
+    """A new person, with the organisation they work for: saved as their current position
+    (the job title is its title), as "Add a position" on their page would."""
+
+    employer_id = PickerField(
+        _l("Employer"),
+        validators=[Optional()],
+        entity_types=("organisation",),
+        placeholder=_l("Optional"),
+        description=_l("Saved as their current position."),
+    )
+
+    NOT_DATA = PersonForm.NOT_DATA | {"employer_id"}

@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from flask import (
@@ -14,18 +14,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import Permission, permission_required
-from crm.blueprints.common import attach_error, list_args
+from crm.blueprints import submissions
+from crm.blueprints.common import attach_error, list_args, save_edit
 from crm.blueprints.history import timeline_names
 from crm.blueprints.people import bp
-from crm.blueprints.people.forms import PersonForm
+from crm.blueprints.people.forms import NewPersonForm, PersonForm
 from crm.blueprints.reports import downloads
 from crm.blueprints.stakeholders.forms import AffiliationForm, RelationshipForm
-from crm.blueprints.stakeholders.helpers import (
-    affiliation_form,
-    conflict_page,
-    relationship_form,
-)
-from crm.forms import id_choices
+from crm.blueprints.stakeholders.helpers import affiliation_form, relationship_form
+from crm.forms import chinese_first, id_choices
 from crm.models import Consent, EngagementLevel, Gender, Language, Person, Sector
 from crm.services import (
     accounts,
@@ -36,13 +33,27 @@ from crm.services import (
     stakeholders,
     timeline,
 )
-from crm.services.errors import Conflict, LikelyDuplicate, ServiceError
+from crm.services.errors import LikelyDuplicate, ServiceError
 from crm.services.reporting import exports
+
+F = TypeVar("F", bound=PersonForm)
 
 
 def _form(**kwargs: Any) -> PersonForm:
-    form = PersonForm(**kwargs)
+    return _with_choices(PersonForm(**kwargs))
+
+
+def _with_choices(form: F) -> F:
     form.owner_id.choices = id_choices(accounts.active_user_choices(), blank="—")
+    return form
+
+
+def _new_form() -> NewPersonForm:
+    form = _with_choices(NewPersonForm())
+    if form.employer_id.data is not None:
+        # The picked employer by its name in the interface's language, not as it was posted.
+        names = stakeholders.display_names([form.employer_id.data], chinese_first=chinese_first())
+        form.employer_id.display = names.get(form.employer_id.data, form.employer_id.display)
     return form
 
 
@@ -60,6 +71,7 @@ def index():
         descending=args.descending(),
         influence=args.rating("influence"),
         interest=args.rating("interest"),
+        quiet_on=clock.today() if args.text("quiet") == "1" else None,
         sector=args.choice("sector", Sector),
     )
     fmt = downloads.requested_format()
@@ -86,20 +98,28 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 @permission_required(Permission.EDIT_STAKEHOLDERS)
 def new():
-    form = _form()
+    form = _new_form()
     if request.method == "GET":
         form.version.data = "0"
         form.owner_id.data = current_user.id
+    sent = request.form.get(submissions.FIELD)
+    token = submissions.token_for(sent)
     if form.validate_on_submit():
         try:
             person = stakeholders.create_person(
                 form.changes(),
                 allow_duplicate=bool(request.form.get("create_anyway")),
                 actor=current_user,
+                employer_id=form.employer_id.data,
+                form_opened_at=submissions.opened_at(sent),  # sent twice: one record
             )
         except LikelyDuplicate as err:  # shown above the form, with "create anyway"
             return render_template(
-                "people/edit.html", form=form, person=None, candidates=err.candidates
+                "people/edit.html",
+                form=form,
+                person=None,
+                candidates=err.candidates,
+                form_token=token,
             )
         except ServiceError as err:
             attach_error(form, err)
@@ -107,7 +127,7 @@ def new():
             flash(_("“%(name)s” created.", name=person.display_name), "success")
             return redirect(url_for(".detail", person_id=person.id))
     status = 400 if request.method == "POST" else 200
-    return render_template("people/edit.html", form=form, person=None), status
+    return render_template("people/edit.html", form=form, person=None, form_token=token), status
 
 
 def render_detail(
@@ -141,23 +161,25 @@ def detail(person_id: int):
 @permission_required(Permission.EDIT_STAKEHOLDERS)
 def edit(person_id: int):
     person = stakeholders.get(Person, person_id)
-    form = _form(obj=person)
-    if request.method == "GET":
-        form.tags.data = [t.name for t in person.tags]
-    if form.validate_on_submit():
-        try:
-            stakeholders.update(
-                person, form.changes(), version=form.version_number, actor=current_user
-            )
-        except Conflict as err:
-            return conflict_page(form, person, err, "people/_form.html")
-        except ServiceError as err:
-            attach_error(form, err)
-        else:
-            flash(_("Changes saved."), "success")
-            return redirect(url_for(".detail", person_id=person.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("people/edit.html", form=form, person=person), status
+    form = _loaded(person) if request.method == "GET" else _form(obj=person)
+    return save_edit(
+        form,
+        person,
+        lambda: stakeholders.update(
+            person, form.changes(), version=form.version_number, actor=current_user
+        ),
+        template="people/edit.html",
+        context={"person": person},
+        saved=lambda: _loaded(person),
+        done=url_for(".detail", person_id=person.id),
+    )
+
+
+def _loaded(person: Person) -> PersonForm:
+    """The edit form as the saved person fills it."""
+    form = _form(obj=person, formdata=None)
+    form.tags.data = [t.name for t in person.tags]
+    return form
 
 
 @bp.route("/<int:person_id>/delete", methods=["GET", "POST"])

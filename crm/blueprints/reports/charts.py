@@ -3,21 +3,37 @@
 Every chart has a title, axis titles, and a text alternative: the SVG carries `role="img"`,
 its <title> and a <desc> that summarises it, and the page shows the same figures in a table
 next to it. `js=[]` keeps pygal from linking its tooltip script from the internet; the
-configuration script it still inlines is removed too, since nothing uses it.
+configuration script it still inlines is removed too, since nothing uses it, and so is the
+hidden tooltip group that script would fill.
+
+The Content-Security-Policy (crm.security) refuses inline styles, so pygal's stylesheet is
+taken out of the SVG: the page writes it in a <style> element carrying the request's nonce.
+
+Months read as people name them ("Jan", "1月"), every one of them, in the interface's language.
+pygal sizes its margins for Latin text (0.6 of the font size a character); a Chinese character
+takes the whole font size, so the charts whose category labels stand beside an axis title get
+the difference as extra room, or the title would cover the labels.
 """
 
 from __future__ import annotations
 
+import unicodedata
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from flask_babel import gettext as _
 from markupsafe import Markup
 
 from crm.blueprints.reports._pygal import Style, pygal
 from crm.models import Channel, EngagementLevel, label
-from crm.services import reporting
+from crm.services import clock, reporting
 
+LABEL_FONT_SIZE = 13
+# How many months a chart names one by one, and up to how many it names one a quarter.
+EVERY_MONTH_UP_TO = 14
+QUARTERS_UP_TO = 36
 FONT = '"Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "Helvetica Neue", Arial, sans-serif'
 # Colour-blind-safe qualitative palette (Okabe–Ito), then greys.
 PALETTE = (
@@ -52,8 +68,8 @@ def _style(colours: tuple[str, ...] = PALETTE) -> Style:
         foreground_subtle="#6c757d",
         colors=colours,
         title_font_size=18,
-        label_font_size=13,
-        major_label_font_size=13,
+        label_font_size=LABEL_FONT_SIZE,
+        major_label_font_size=LABEL_FONT_SIZE,
         legend_font_size=13,
         value_font_size=12,
         tooltip_font_size=12,
@@ -66,6 +82,9 @@ class Chart:
     title: str
     description: str
     svg: Markup
+    # pygal's stylesheet for this chart, scoped to `#chart-<key>`: the template puts it in a
+    # <style nonce> (no user text reaches it: colours and fonts come from this module).
+    css: Markup
 
 
 def _config(title: str, x_title: str, y_title: str, **extra: object) -> dict[str, object]:
@@ -110,12 +129,16 @@ def _counts(maximum: int) -> dict[str, object]:
 def _render(chart: pygal.graph.graph.Graph, key: str, title: str, description: str) -> Chart:
     """The chart as inline SVG markup with an accessible title and description."""
     root = chart.render_tree()
+    original_id = root.get("id", "")
+    css: list[str] = []
     for parent in list(root.iter()):
         for child in list(parent):
-            if child.tag == "script":
+            if child.tag == "style":
+                # pygal scopes its CSS to the svg's id: keep the selectors matching the new id.
+                css.append((child.text or "").replace(f"#{original_id}", f"#chart-{key}"))
+            if child.tag in {"script", "style"} or "tooltip" in child.get("class", "").split():
                 parent.remove(child)
     title_id, desc_id = f"{key}-title", f"{key}-desc"
-    original_id = root.get("id", "")
     root.set("id", f"chart-{key}")
     root.set("role", "img")
     root.set("aria-labelledby", f"{title_id} {desc_id}")
@@ -131,22 +154,60 @@ def _render(chart: pygal.graph.graph.Graph, key: str, title: str, description: s
     desc = ET.Element("desc", {"id": desc_id})
     desc.text = description
     root.insert(list(root).index(existing) + 1, desc)
-    # pygal scopes its CSS to the svg's id: keep the selectors matching the new id.
-    for style in root.iter("style"):
-        if style.text:
-            style.text = style.text.replace(f"#{original_id}", f"#chart-{key}")
-    return Chart(key, title, description, Markup(ET.tostring(root, encoding="unicode")))
+    stylesheet = "\n".join(css)
+    if "<" in stylesheet:  # could end the <style> element early: never expected from pygal
+        raise ValueError("unexpected markup in the chart's stylesheet")
+    svg = Markup(ET.tostring(root, encoding="unicode"))
+    return Chart(key, title, description, svg, Markup(stylesheet))
 
 
-def _months(report: reporting.EngagementReport) -> list[str]:
-    return [month.strftime("%Y-%m") for month in report.period.months]
+def _wide_room(labels: Iterable[str], font_size: int = LABEL_FONT_SIZE) -> int:
+    """The width pygal leaves out for the widest label: it counts 0.6 of the font size for
+    every character, and a full-width (Chinese) character takes the whole of it."""
+    return max(
+        (
+            round(0.4 * font_size * sum(unicodedata.east_asian_width(c) in "WF" for c in text))
+            for text in labels
+        ),
+        default=0,
+    )
+
+
+def _month_axis(months: Sequence[date]) -> dict[str, object]:
+    """The x labels of a chart per month: each month's name ("Jan" / "1月"), never shortened
+    (pygal would cut "2026-01" to "2026-…"). Up to EVERY_MONTH_UP_TO months every month is
+    named; up to QUARTERS_UP_TO, the first of each quarter; beyond, each January. When the
+    period runs over more than one year, every January named carries its year, and so does
+    the first month named, unless the next one named is a January (it would crowd it)."""
+    if len(months) <= EVERY_MONTH_UP_TO:
+        shown = list(range(len(months)))
+    else:
+        every = 3 if len(months) <= QUARTERS_UP_TO else 12
+        shown = [i for i, month in enumerate(months) if (month.month - 1) % every == 0]
+    years = set()
+    if len({month.year for month in months}) > 1:
+        years = {i for i in shown if months[i].month == 1}
+        if shown and (len(shown) == 1 or months[shown[1]].month != 1):
+            years.add(shown[0])
+    labels = [
+        clock.display(month, "month" if i in years else "month_name")
+        for i, month in enumerate(months)
+    ]
+    axis: dict[str, object] = {"x_labels": labels, "truncate_label": -1}
+    if len(shown) < len(months):
+        # pygal matches majors by text: a month name stands for that month in every year.
+        axis["x_labels_major"] = [labels[i] for i in shown]
+        axis["show_minor_x_labels"] = False
+    return axis
 
 
 def interactions_by_channel(report: reporting.EngagementReport) -> Chart:
     title = _("Interactions per month by channel")
     top = max((sum(row.counts) for row in report.by_channel), default=0)
-    chart = pygal.StackedBar(**_config(title, _("Month"), _("Interactions"), **_counts(top)))
-    chart.x_labels = _months(report)
+    months = _month_axis(report.period.months)
+    chart = pygal.StackedBar(
+        **_config(title, _("Month"), _("Interactions"), **months, **_counts(top))
+    )
     for i, channel in enumerate(report.channels):
         chart.add(label(Channel(channel)), [row.counts[i] for row in report.by_channel])
     description = _(
@@ -162,8 +223,8 @@ def interactions_by_channel(report: reporting.EngagementReport) -> Chart:
 def interactions_by_sector(report: reporting.EngagementReport) -> Chart:
     title = _("Interactions per month by sector")
     top = max((n for row in report.by_sector for n in row.counts), default=0)
-    chart = pygal.Bar(**_config(title, _("Month"), _("Interactions"), **_counts(top)))
-    chart.x_labels = _months(report)
+    months = _month_axis(report.period.months)
+    chart = pygal.Bar(**_config(title, _("Month"), _("Interactions"), **months, **_counts(top)))
     for i, sector in enumerate(report.sectors):
         chart.add(reporting.sector_label(sector), [row.counts[i] for row in report.by_sector])
     description = _(
@@ -179,11 +240,20 @@ def engaged_by_type(report: reporting.EngagementReport) -> Chart:
     title = _("Stakeholders engaged by type")
     rows = report.engaged_by_type
     top = max((r.total for r in rows), default=0)
+    types = [reporting.type_label(r.key) for r in rows]
     chart = pygal.HorizontalBar(
-        # A horizontal chart: the value axis is at the bottom, the types on the left.
-        **_config(title, _("Stakeholders"), _("Stakeholder type"), height=380, **_counts(top))
+        # A horizontal chart: the value axis is at the bottom, the types on the left, between
+        # the axis title and the plot: room for them as wide as they are.
+        **_config(
+            title,
+            _("Stakeholders"),
+            _("Stakeholder type"),
+            height=380,
+            margin_left=12 + _wide_room(types),
+            **_counts(top),
+        )
     )
-    chart.x_labels = [reporting.type_label(r.key) for r in rows]
+    chart.x_labels = types
     chart.add(_("Engaged in the period"), [r.engaged for r in rows])
     chart.add(_("All"), [r.total for r in rows])
     description = _(

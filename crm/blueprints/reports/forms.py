@@ -5,7 +5,6 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     DecimalField,
     FieldList,
-    Form,
     FormField,
     IntegerField,
     SelectField,
@@ -17,7 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from crm.forms import VersionedForm, enum_choices
+from crm.forms import SubForm, VersionedForm, enum_choices
 from crm.models import Metric
 from crm.services.reporting import indicators
 
@@ -51,7 +50,7 @@ class AmountField(DecimalField):
         return super()._value()
 
 
-class TargetForm(Form):
+class TargetForm(SubForm):
     """One row of the targets: a year and the figure to reach in it (a plain subform)."""
 
     year = IntegerField(

@@ -115,7 +115,7 @@ def _about(year: int) -> list[tuple[str, Any]]:
     return [
         (_("Report"), _("Donor indicators")),
         (_("Year"), str(year)),
-        (_("Produced on"), clock.today().isoformat()),
+        (_("Produced on"), clock.display(clock.today())),
         (_("Produced by"), current_user.name),
     ]
 
@@ -286,7 +286,7 @@ def edit_indicator(indicator_id: int):
         ),
         template="reports/indicators/edit.html",
         context={"indicator": found},
-        mine=form.changes,
+        saved=lambda: IndicatorForm(obj=found, formdata=None),
         done=url_for(".indicator", indicator_id=found.id),
     )
 

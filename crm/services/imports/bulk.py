@@ -43,7 +43,7 @@ from crm.models import (
     User,
     utcnow,
 )
-from crm.services import search, stakeholders
+from crm.services import search, sector_masks, stakeholders
 from crm.services.errors import InvalidInput, PermissionDenied
 
 S = TypeVar("S", bound=Stakeholder)
@@ -143,6 +143,8 @@ class Batch:
         if self.positions:
             affiliations = self._positions(events)
             db.session.execute(sa.insert(_affiliations), affiliations)
+            # Written past the ORM: the people's stored sectors follow their new employers.
+            sector_masks.refresh(row["person_id"] for row in affiliations)
         if events:
             db.session.execute(sa.insert(_events), events)
         for person, _organisation, _title in self.positions:

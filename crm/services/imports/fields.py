@@ -24,6 +24,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from crm import provinces
 from crm.models import (
     Consent,
     EngagementLevel,
@@ -85,6 +86,13 @@ def _text(max_length: int, *, multiline: bool = False) -> Callable[[str], str]:
         return value
 
     return parse
+
+
+def _province(value: str) -> str:
+    """A province as its code ("广东省", "Guangdong Province" → "guangdong"), by the rule of
+    crm.provinces; text that names no province is kept as written, for an administrator to
+    correct (/admin/provinces)."""
+    return provinces.normalised(_text(provinces.MAX_LENGTH)(value)) or ""
 
 
 def _first(value: str, separators: str = r"\s*(?::::|;|；|,|，|/|\n)\s*") -> str:
@@ -394,7 +402,7 @@ ORGANISATION_IMPORT_FIELDS = (
         _words("供应链角色 供应链地位 供应链位置 supplychainrole supplychain"),
     ),
     FieldSpec(
-        "province", _l("Province"), _text(60), _words("省份 省 所在省份 province state region")
+        "province", _l("Province"), _province, _words("省份 省 所在省份 province state region")
     ),
     FieldSpec("city", _l("City"), _text(80), _words("城市 市 所在城市 所在地 city")),
     FieldSpec(

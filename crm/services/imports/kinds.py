@@ -20,7 +20,6 @@ is another `Kind` in `KINDS`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
@@ -29,12 +28,11 @@ from typing import Any
 from flask_babel import gettext as _
 
 from crm.models import DuplicateAction, ImportKind, Organisation, Person, label
-from crm.services import duplicates, stakeholders
+from crm.services import duplicates, names, stakeholders
 from crm.services.errors import InvalidInput
 from crm.services.imports.fields import (
     ORGANISATION_IMPORT_FIELDS,
     PERSON_IMPORT_FIELDS,
-    WHITESPACE,
     CellError,
     FieldSpec,
     alias_rank,
@@ -87,39 +85,39 @@ def build_organisation(values: dict[str, Any]) -> Built:
     return Built(data, {}, display, " · ".join(p for p in parts if p), errors)
 
 
-_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff·]+")
+NAME_PART_MAX = 80  # Person.family_name and given_name
 
 
-def _split_latin(name: str) -> tuple[str, str]:
-    """(family, given) of a Latin full name: "Wang, Fang" or "Fang Wang"."""
-    if "," in name:
-        family, given = (p.strip() for p in name.split(",", 1))
-        return family, given
-    parts = name.split()
-    if len(parts) == 1:
-        return parts[0], ""
-    return parts[-1], " ".join(parts[:-1])
+def _set_names(data: dict[str, Any], full: str | None) -> None:
+    """The name parts of a row, family name first for a Chinese name (crm.services.names):
+    from a full name ("王芳", "Wang Fang", "Xiaohong Zhou", "王芳 Wang Fang") when the row has
+    no family or given name, else from those columns, put right when they are swapped."""
+    columns = bool(data.get("family_name") or data.get("given_name"))
+    if full:
+        name = names.split_full_name(full, chinese=data.get("chinese_name"))
+        if name.chinese:
+            data.setdefault("chinese_name", name.chinese)
+        if not columns:
+            if name.family:
+                data["family_name"] = name.family
+            if name.given:
+                data["given_name"] = name.given
+    if columns:
+        written = (data.get("family_name") or "", data.get("given_name") or "")
+        ordered = names.order_parts(*written, chinese=data.get("chinese_name"))
+        if ordered != written:
+            for key, value in zip(("family_name", "given_name"), ordered, strict=True):
+                if value:
+                    data[key] = value
+                else:
+                    data.pop(key, None)
 
 
 def build_person(values: dict[str, Any]) -> Built:
     data = dict(values)
     full = data.pop("full_name", None)
     organisation = data.pop("organisation", None)
-    if full:
-        # "王芳", "Wang Fang", or both in one cell: "王芳 Wang Fang".
-        han = "".join(_HAN_RUN.findall(full))
-        latin = WHITESPACE.sub(" ", _HAN_RUN.sub(" ", full)).strip(" ,;/()（）")
-        if not re.search(r"[^\W\d_]", latin):
-            latin = ""  # "人员12", "王芳2": one name with a number, not two names
-            han = full if han else ""
-        if han:
-            data.setdefault("chinese_name", han)
-        if latin and not (data.get("family_name") or data.get("given_name")):
-            latin_family, latin_given = _split_latin(latin)
-            if latin_family:
-                data["family_name"] = latin_family[:80]
-            if latin_given:
-                data["given_name"] = latin_given[:80]
+    _set_names(data, full)
     family, given = data.get("family_name"), data.get("given_name")
     if family and given and has_han(family) and has_han(given) and not data.get("chinese_name"):
         # 姓 and 名 in characters make the Chinese name; the Latin name parts stay empty.
@@ -129,6 +127,14 @@ def build_person(values: dict[str, Any]) -> Built:
     if not (data.get("chinese_name") or data.get("family_name") or data.get("given_name")):
         errors.append(
             _("A name is required: a full name, a family or given name, or a Chinese name.")
+        )
+    if any(len(data.get(key) or "") > NAME_PART_MAX for key in ("family_name", "given_name")):
+        # Never cut a name short: the row is refused with the reason, as typed.
+        errors.append(
+            _(
+                "The family name and the given name can have at most %(max)d characters each.",
+                max=NAME_PART_MAX,
+            )
         )
     extra: dict[str, Any] = {}
     if organisation:

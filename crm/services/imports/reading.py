@@ -7,8 +7,17 @@ superset of GBK, what Excel in China writes), or UTF-16 with a BOM; other bytes 
 The delimiter (comma, semicolon or tab) is sniffed from the header. XLSX is read with openpyxl
 (read-only, cached values): a formula yields the result Excel saved, never its text, and a
 formula without a saved result is an error on its row. Excel dates become ISO dates;
-whitespace is trimmed; empty rows are skipped. Limits (`Limits`: bytes, rows, columns) and
-unreadable files raise InvalidInput with a message for the user.
+whitespace is trimmed; control characters are replaced (crm.services.text.clean_text, the
+rule forms apply); empty rows are skipped. Limits and unreadable files raise InvalidInput
+with a message for the user.
+
+Limits (`Limits`, from the IMPORT_MAX_* settings) bound what one upload may cost, since it
+is read inside a web request: the file's size, then for a workbook, before openpyxl parses
+anything, what its parts unpack to (the sum of the zip members' sizes, and each large
+member's compression ratio, since a few hundred KB of zeros can unpack to gigabytes); while
+reading, the rows, the columns, the characters of one cell and of the whole file (a shared
+string can be repeated in every cell). zipfile never unpacks more than a member declares, so
+the declared sizes hold. A workbook without formulas is parsed once, not twice.
 
 `table_from_records(records)` is the entry point for rows another parser has already
 produced, keyed by the canonical field names of a kind: a .vcf file goes through
@@ -34,6 +43,7 @@ import logging
 import re
 import warnings
 import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -45,6 +55,7 @@ from flask_babel import ngettext
 
 from crm.models import ImportKind
 from crm.services.errors import InvalidInput
+from crm.services.text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +70,31 @@ HEADER_SEARCH = 10
 
 @dataclass(frozen=True)
 class Limits:
-    """What a file may hold; the web UI reads max_bytes from IMPORT_MAX_BYTES."""
+    """What a file may hold and cost to read; `from_config` takes the IMPORT_MAX_* settings
+    (crm.config, where each is explained)."""
 
     max_bytes: int = DEFAULT_MAX_BYTES
     max_rows: int = 20_000
     max_columns: int = 200
+    max_unpacked_bytes: int = 32 * MB
+    max_compression_ratio: int = 100
+    max_cell_chars: int = 32_767
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Limits:
+        defaults = cls()
+        return cls(
+            max_bytes=int(config.get("IMPORT_MAX_BYTES", defaults.max_bytes)),
+            max_rows=int(config.get("IMPORT_MAX_ROWS", defaults.max_rows)),
+            max_columns=int(config.get("IMPORT_MAX_COLUMNS", defaults.max_columns)),
+            max_unpacked_bytes=int(
+                config.get("IMPORT_MAX_UNPACKED_BYTES", defaults.max_unpacked_bytes)
+            ),
+            max_compression_ratio=int(
+                config.get("IMPORT_MAX_COMPRESSION_RATIO", defaults.max_compression_ratio)
+            ),
+            max_cell_chars=int(config.get("IMPORT_MAX_CELL_CHARS", defaults.max_cell_chars)),
+        )
 
 
 @dataclass(frozen=True)
@@ -88,7 +119,12 @@ class Table:
     cell_errors: Mapping[tuple[int, int], str] = field(default_factory=dict)
 
 
+# Many of these in a "CSV" mean binary data; a few are replaced before the CSV is parsed.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A formula element in a worksheet's XML, with or without a namespace prefix.
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+# Members smaller than this are not judged by their compression ratio (styles repeat a lot).
+_RATIO_FLOOR = MB
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
 TEXT_EXTENSIONS = (".csv", ".txt", ".tsv")
@@ -98,8 +134,9 @@ VCARD_EXTENSIONS = (".vcf", ".vcard")
 
 def _clean(value: str) -> str:
     """Trim spaces (also full-width, no-break and zero-width ones) around a cell; control
-    characters (an XLSX can hold _x0000_) become spaces, since no database column takes NUL."""
-    value = _CONTROL.sub(" ", value.replace("\r\n", "\n"))
+    characters (an XLSX can hold _x0000_) become spaces by the rule forms apply too (a cell
+    may hold several lines)."""
+    value = clean_text(value.replace("\r\n", "\n"), multiline=True)
     return value.strip().strip("\u200b\ufeff").strip()
 
 
@@ -312,6 +349,7 @@ def _read_csv(data: bytes, limits: Limits) -> Table:
             if not cells:
                 continue
             _check_width(number, len(cells), limits)
+            _check_cells(number, cells, limits)
             rows.append(Row(number, tuple(cells)))
             _check_length(len(rows), limits)
     except csv.Error:
@@ -336,6 +374,23 @@ def _check_width(number: int, width: int, limits: Limits) -> None:
                 limit=limits.max_columns,
             )
         )
+
+
+def _check_cells(number: int, cells: Sequence[str], limits: Limits) -> int:
+    """The characters of a row's cells; InvalidInput when one cell holds too many."""
+    total = 0
+    for cell in cells:
+        if len(cell) > limits.max_cell_chars:
+            raise InvalidInput(
+                _(
+                    "Row %(row)d has a cell of more than %(limit)d characters, more than a "
+                    "spreadsheet cell holds. Check the file and upload it again.",
+                    row=number,
+                    limit=limits.max_cell_chars,
+                )
+            )
+        total += len(cell)
+    return total
 
 
 def _check_length(count: int, limits: Limits) -> None:
@@ -402,13 +457,10 @@ def _read_xlsx(data: bytes, limits: Limits) -> Table:
     )
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
+            has_formulas = _inspect_workbook(archive, limits)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, zlib.error):
+        # A damaged archive, an encrypted member, a compression zipfile does not know.
         raise InvalidInput(not_a_workbook) from None
-    if unpacked > limits.max_bytes * 30:
-        raise InvalidInput(
-            _("The workbook is too large once unpacked. Split it into smaller files.")
-        )
     import openpyxl
 
     books = []
@@ -416,12 +468,14 @@ def _read_xlsx(data: bytes, limits: Limits) -> Table:
         with warnings.catch_warnings():
             # openpyxl warns about styles and extensions it ignores; none matter for values.
             warnings.simplefilter("ignore")
-            # Two passes over the same sheet: the saved results, and the cells' types to see
-            # which were formulas (openpyxl gives one or the other).
+            # The saved results, and when the sheets hold formulas a second pass for the cells'
+            # types, to see which were formulas (openpyxl gives one or the other).
             values = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
             books.append(values)
-            formulas = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-            books.append(formulas)
+            formulas = None
+            if has_formulas:
+                formulas = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+                books.append(formulas)
             return _read_sheet(values, formulas, limits)
     except InvalidInput:
         raise
@@ -433,6 +487,49 @@ def _read_xlsx(data: bytes, limits: Limits) -> Table:
             book.close()
 
 
+def _inspect_workbook(archive: zipfile.ZipFile, limits: Limits) -> bool:
+    """Refuse a workbook that unpacks to too much, before anything parses it; whether its
+    worksheets hold formulas.
+
+    Reads the zip's directory, then unpacks the worksheets (at most the sizes they declare,
+    which zipfile enforces) to look for formula elements.
+    """
+    members = archive.infolist()
+    unpacked = sum(info.file_size for info in members)
+    if unpacked > limits.max_unpacked_bytes:
+        raise InvalidInput(
+            _(
+                "The workbook is too large once unpacked (%(size)s; at most %(limit)s can be "
+                "imported). Split it into smaller files, or save it as “CSV UTF-8”.",
+                size=_size_text(unpacked),
+                limit=_size_text(limits.max_unpacked_bytes),
+            )
+        )
+    for info in members:
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > _RATIO_FLOOR and ratio > limits.max_compression_ratio:
+            raise InvalidInput(
+                _(
+                    "The workbook holds a part that unpacks to %(ratio)d times its size, which "
+                    "spreadsheets do not write. Copy the data into a new workbook, or save it "
+                    "as “CSV UTF-8”, and upload it again.",
+                    ratio=int(ratio),
+                )
+            )
+    sheets = [i for i in members if i.filename.startswith("xl/worksheets/") and not i.is_dir()]
+    return any(_holds_formula(archive, info) for info in sheets)
+
+
+def _holds_formula(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    tail = b""
+    with archive.open(info) as part:
+        while chunk := part.read(1024 * 1024):
+            if _FORMULA_TAG.search(tail + chunk):
+                return True
+            tail = chunk[-64:]
+    return False
+
+
 def _sheet(book: Any) -> Any:
     sheet = book.active
     if sheet is None or not hasattr(sheet, "iter_rows"):
@@ -441,10 +538,15 @@ def _sheet(book: Any) -> Any:
     return sheet
 
 
-def _read_sheet(values: Any, formulas: Any, limits: Limits) -> Table:
+def _read_sheet(values: Any, formulas: Any | None, limits: Limits) -> Table:
+    """The active sheet's rows; `formulas` is the same workbook read for its formulas, or
+    None when it has none."""
     sheet = _sheet(values)
-    formula_sheet = formulas[sheet.title]
-    formula_sheet.reset_dimensions()
+    formula_rows: Any = ()
+    if formulas is not None:
+        formula_sheet = formulas[sheet.title]
+        formula_sheet.reset_dimensions()
+        formula_rows = formula_sheet.iter_rows()
     notices: list[str] = []
     if len(values.sheetnames) > 1:
         notices.append(
@@ -458,7 +560,8 @@ def _read_sheet(values: Any, formulas: Any, limits: Limits) -> Table:
     cell_errors: dict[tuple[int, int], str] = {}
     formula_count = 0
     blank_run = 0
-    pairs = zip_longest(sheet.iter_rows(values_only=True), formula_sheet.iter_rows())
+    characters = 0
+    pairs = zip_longest(sheet.iter_rows(values_only=True), formula_rows)
     for number, (row_values, row_cells) in enumerate(pairs, start=1):
         cells = [_cell_text(v) for v in row_values or ()]
         for column, cell in enumerate(row_cells or ()):
@@ -487,6 +590,14 @@ def _read_sheet(values: Any, formulas: Any, limits: Limits) -> Table:
             continue
         blank_run = 0
         _check_width(number, len(cells), limits)
+        characters += _check_cells(number, cells, limits)
+        if characters > limits.max_unpacked_bytes:  # shared strings, repeated in every cell
+            raise InvalidInput(
+                _(
+                    "The workbook holds more text than can be imported at once. Split it "
+                    "into smaller files."
+                )
+            )
         rows.append(Row(number, tuple(cells)))
         _check_length(len(rows), limits)
     if formula_count:

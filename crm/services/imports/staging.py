@@ -53,6 +53,7 @@ from crm.services.imports.writing import (
     finish,
     require_importer,
 )
+from crm.services.text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ def stage(
     }
     batch = ImportBatch(
         kind=ImportKind(kind.name),
-        filename=(filename or "upload")[-255:],
+        filename=clean_text(filename or "upload")[-255:],  # a browser sends it as is
         created_by_id=actor.id,
         on_duplicate=DuplicateAction(on_duplicate or kind.default_action),
         source=source,

@@ -10,20 +10,22 @@ each:
   building blocks: stakeholders with their types and sectors, the interactions of a period,
   the activities held and their attendees.
 * `engagement_report`: the engagement report's figures (`engagement`) and their definitions.
-* `engagement_queries`: those figures counted by the database (grouped, conditional counts
-  over the facts' SQL building blocks), a fixed number of statements whatever the volume.
+* `engagement_counts`, `engagement_queries`: those figures counted by the database (grouped,
+  conditional counts over the facts' SQL building blocks), a fixed number of statements
+  whatever the volume; `engagement_counts` the one about stakeholders and interactions.
 * `engagement_tables`: the report's tables, which the page shows and the exports write.
 * `indicators`: donor indicators (a package): the records, their figures and tables.
 * `exports`: CSV and XLSX files, the formula guard (`safe_cell`) and the export audit trail.
 
-Dependencies point one way: periods → facts → engagement_queries → engagement_report →
-engagement_tables, and facts → indicators; `exports` depends on none of them and on nothing
-of the import pipeline.
+Dependencies point one way: periods → facts → engagement_counts, engagement_queries →
+engagement_report → engagement_tables, and facts → indicators; `exports` depends on none of
+them and on nothing of the import pipeline.
 """
 
 from __future__ import annotations
 
 from crm.services.reporting import (
+    engagement_counts,
     engagement_queries,
     engagement_report,
     engagement_tables,
@@ -109,6 +111,7 @@ __all__ = [
     "check_period",
     "check_year",
     "engagement",
+    "engagement_counts",
     "engagement_queries",
     "engagement_report",
     "engagement_tables",

@@ -1,21 +1,17 @@
 """The engagement report's figures, counted by the database.
 
 crm.services.reporting.engagement_report defines each figure; the functions here count them
-with grouped and conditional counts and read back a few rows per category (a month and a
-channel, a type, a cell of the map), never the records, plus the rows a list shows. The
-rules they share with the donor indicators (who is live, a stakeholder's type and sectors,
-who attended) are the SQL building blocks of crm.services.reporting.facts.
+with grouped and conditional counts and read back a few rows per category (an assignee, an
+activity type, a gender), never the records, plus the rows a list shows: level moves,
+follow-ups and activities. The figures about stakeholders and interactions (the map, reach,
+coverage, interactions per month) are one statement of their own, in
+crm.services.reporting.engagement_counts. The rules they share with the donor indicators
+(who is live, a stakeholder's type and sectors, who attended) are the SQL building blocks of
+crm.services.reporting.facts.
 
-`stakeholder_figures` is one statement: the relevant stakeholders and those engaged in the
-period are worked out once, as materialised common table expressions (SQLite and PostgreSQL
-compute each once per statement), and answer the map, the totals by type and by sector,
-coverage, the monthly counts of interactions and the list of high-influence stakeholders
-not contacted, as the parts of one UNION ALL (`_PARTS`).
-
-Time: a stored moment is UTC. Months are told apart by the UTC instants at which the
-period's local months begin (`month_index`, a balanced CASE: a row makes a handful of
-comparisons); calendar days by `local_day`, which PostgreSQL computes with its time zone
-database and SQLite from the zone's UTC offsets, a CASE over the instants they change.
+Time: a stored moment is UTC. Calendar days are told apart by `local_day`, which PostgreSQL
+computes with its time zone database and SQLite from the zone's UTC offsets, a CASE over the
+instants they change.
 """
 
 from __future__ import annotations
@@ -36,54 +32,24 @@ from crm.models import (
     ActivityType,
     AuditAction,
     AuditEvent,
-    Channel,
     FollowUp,
     FollowUpStatus,
-    Interaction,
     Organisation,
     OrgType,
     Stakeholder,
     StakeholderKind,
     User,
-    UTCDateTime,
-    interaction_stakeholders,
 )
 from crm.services.reporting import facts
-from crm.services.reporting.facts import LEVEL_CODES, SECTORS, sector_flag
+from crm.services.reporting.facts import LEVEL_CODES
 from crm.services.reporting.periods import FIRST_DAY, Period, in_period
 
-CHANNELS = tuple(c.value for c in Channel)
-CHANNEL_CODES = {c: n for n, c in enumerate(CHANNELS)}
-_SCALE = 5  # influence and interest run from 1 to 5
-
-_interactions = Interaction.__table__
-_links = interaction_stakeholders
 _stakeholders = Stakeholder.__table__
 
 
 # ---------------------------------------------------------------------------------------------
-# Months and local days
+# Local days
 # ---------------------------------------------------------------------------------------------
-
-
-def month_index(moment: Any, period: Period) -> sa.ColumnElement[int]:
-    """SQL: the position in `period.months` of the local month a stored moment (of the
-    period) falls in, by comparing it with the UTC instants at which those months begin."""
-    starts = [
-        datetime.combine(month, time.min, tzinfo=period.zone).astimezone(UTC)
-        for month in period.months[1:]
-    ]
-
-    def between(first: int, last: int) -> sa.ColumnElement[int]:
-        if first == last:
-            return sa.literal(first, sa.Integer)
-        middle = (first + last + 1) // 2
-        return sa.case(
-            (moment < starts[middle - 1], between(first, middle - 1)),
-            else_=between(middle, last),
-        )
-
-    return between(0, len(period.months) - 1)
 
 
 @cache
@@ -129,297 +95,6 @@ def local_day(
         )
     seconds = sa.cast(sa.func.strftime("%s", moment), sa.Integer)
     return (seconds + offset) // 86400
-
-
-# ---------------------------------------------------------------------------------------------
-# Stakeholders and interactions: one statement
-# ---------------------------------------------------------------------------------------------
-
-# The parts of the statement, each row tagged with its part.
-GRID, REACH, MONTHS, MISSED = range(4)
-_FLAGS = tuple(sector_flag(s) for s in SECTORS)
-# The columns of every part (a part fills those it needs; the others are NULL).
-_INTS = ("key", "n", *_FLAGS, "no_sector", "mask", "type_code", "influence", "interest", "level")
-
-
-def _nulls() -> dict[str, Any]:
-    """Typed NULLs: PostgreSQL settles a UNION's column types arm by arm."""
-    return {
-        **{name: sa.cast(sa.null(), sa.BigInteger) for name in _INTS},
-        "name": sa.cast(sa.null(), sa.String),
-        "chinese_name": sa.cast(sa.null(), sa.String),
-        "last_contacted_at": sa.cast(sa.null(), UTCDateTime()),
-    }
-
-
-def _part(part: int, **values: Any) -> sa.Select[Any]:
-    columns = _nulls() | values
-    return sa.select(
-        sa.literal(part, sa.Integer).label("part"), *(v.label(k) for k, v in columns.items())
-    )
-
-
-@dataclass(frozen=True)
-class MonthCount:
-    month: int  # position in period.months
-    channel: str
-    interactions: int
-    by_sector: dict[str, int]  # "" = no sector
-
-
-@dataclass(frozen=True)
-class GroupCount:
-    """Relevant stakeholders of a type, high-influence or not, engaged or not."""
-
-    type: str
-    high: bool
-    engaged: bool
-    total: int
-    by_sector: dict[str, int]
-
-
-@dataclass(frozen=True)
-class Missed:
-    """A high-influence stakeholder not contacted in the period, as listed."""
-
-    facts: facts.StakeholderFacts
-    last_contacted_at: datetime | None
-
-
-@dataclass(frozen=True)
-class StakeholderFigures:
-    grid: dict[tuple[bool, int, int, str], int]  # (is a person, influence, interest, level)
-    groups: tuple[GroupCount, ...]
-    months: tuple[MonthCount, ...]
-    missed: tuple[Missed, ...]  # most influential first, cut at the limit
-
-
-def _engaged(period: Period) -> sa.Select[Any]:
-    """The stakeholders linked to an interaction of the period (live or not; repeated: the
-    IN that reads them keeps each once)."""
-    return (
-        sa.select(_links.c.stakeholder_id)
-        .join(_interactions, _interactions.c.id == _links.c.interaction_id)
-        .where(*facts.live_in(period))
-    )
-
-
-def _relevant(period: Period, sector: str | None, stakeholder_type: str | None) -> Any:
-    rows = facts.stakeholder_rows(sector=sector, stakeholder_type=stakeholder_type).subquery()
-    engaged = _engaged(period)
-    return (
-        sa.select(
-            rows.c.id,
-            rows.c.type_code,
-            sa.case((rows.c.kind == StakeholderKind.person, 1), else_=0).label("is_person"),
-            rows.c.influence,
-            rows.c.interest,
-            rows.c.level_code,
-            *(rows.c[flag] for flag in _FLAGS),
-            sa.case((rows.c.id.in_(engaged), 1), else_=0).label("engaged"),
-        )
-        .cte("relevant")
-        .prefix_with("MATERIALIZED")
-    )
-
-
-def _no_sector(columns: Sequence[Any]) -> Any:
-    """1 when none of the flags is set (NULL counts as unset)."""
-    total = sum((sa.func.coalesce(c, 0) for c in columns[1:]), sa.func.coalesce(columns[0], 0))
-    return sa.case((total == 0, 1), else_=0)
-
-
-def _grid_part(relevant: Any) -> sa.Select[Any]:
-    r = relevant.c
-    key = ((r.is_person * _SCALE + r.influence - 1) * _SCALE + r.interest - 1) * len(
-        LEVEL_CODES
-    ) + r.level_code
-    return _part(GRID, key=key, n=sa.func.count()).select_from(relevant).group_by(key)
-
-
-def _reach_part(relevant: Any, high: int) -> sa.Select[Any]:
-    r = relevant.c
-    key = (r.type_code * 2 + sa.case((r.influence >= high, 1), else_=0)) * 2 + r.engaged
-    flags = [r[flag] for flag in _FLAGS]
-    return (
-        _part(
-            REACH,
-            key=key,
-            n=sa.func.count(),
-            no_sector=sa.func.sum(_no_sector(flags)),
-            **{flag: sa.func.sum(column) for flag, column in zip(_FLAGS, flags, strict=True)},
-        )
-        .select_from(relevant)
-        .group_by(key)
-    )
-
-
-def _months_part(period: Period, relevant: Any, *, filtering: bool) -> sa.Select[Any]:
-    """Per interaction of the period: its month, channel and the sectors of its relevant
-    stakeholders (a flag each); then counted per month and channel."""
-    it = _interactions
-    per_interaction = (
-        sa.select(
-            month_index(it.c.occurred_at, period).label("month"),
-            sa.case(CHANNEL_CODES, value=it.c.channel).label("channel"),
-            *(sa.func.max(relevant.c[flag]).label(flag) for flag in _FLAGS),
-        )
-        .select_from(
-            it.outerjoin(_links, _links.c.interaction_id == it.c.id).outerjoin(
-                relevant, relevant.c.id == _links.c.stakeholder_id
-            )
-        )
-        .where(facts.is_live(it.c.deleted_at), in_period(it.c.occurred_at, period))
-        .group_by(it.c.id)
-    )
-    if filtering:  # only the interactions with a relevant stakeholder count
-        per_interaction = per_interaction.having(sa.func.count(relevant.c.id) > 0)
-    counted = per_interaction.subquery("per_interaction")
-    key = counted.c.month * len(CHANNELS) + counted.c.channel
-    flags = [counted.c[flag] for flag in _FLAGS]
-    return (
-        _part(
-            MONTHS,
-            key=key,
-            n=sa.func.count(),
-            no_sector=sa.func.sum(_no_sector(flags)),
-            **{flag: sa.func.sum(column) for flag, column in zip(_FLAGS, flags, strict=True)},
-        )
-        .select_from(counted)
-        .group_by(key)
-    )
-
-
-def last_contact(stakeholder_id: Any) -> sa.ScalarSelect[Any]:
-    """SQL, correlated: the moment of the stakeholder's last live interaction, ever."""
-    link, it = _links.alias("last_link"), _interactions.alias("last_interaction")
-    return (
-        sa.select(sa.func.max(it.c.occurred_at))
-        .select_from(link.join(it, it.c.id == link.c.interaction_id))
-        .where(link.c.stakeholder_id == stakeholder_id, facts.is_live(it.c.deleted_at))
-        .scalar_subquery()
-    )
-
-
-def _missed_part(relevant: Any, high: int, limit: int | None) -> sa.Select[Any]:
-    """The high-influence relevant stakeholders not engaged, most influential first, then
-    by name; their details and last contact are read for the rows kept only."""
-    st, r = _stakeholders, relevant.c
-    ranked = (
-        sa.select(
-            r.id,
-            r.type_code,
-            r.influence,
-            r.interest,
-            r.level_code,
-            st.c.display_name,
-            st.c.chinese_name,
-            sa.func.row_number()
-            .over(
-                order_by=(
-                    r.influence.desc(),
-                    r.interest.desc(),
-                    sa.func.lower(st.c.display_name),
-                    r.id,
-                )
-            )
-            .label("rank"),
-        )
-        .join(st, st.c.id == r.id)
-        .where(r.influence >= high, r.engaged == 0)
-        .subquery("missed")
-    )
-    m = ranked.c
-    return _part(
-        MISSED,
-        key=m.rank,
-        n=m.id,
-        type_code=m.type_code,
-        influence=m.influence,
-        interest=m.interest,
-        level=m.level_code,
-        mask=facts.sector_mask(m.id),
-        name=m.display_name,
-        chinese_name=m.chinese_name,
-        last_contacted_at=last_contact(m.id),
-    ).where(m.rank <= limit if limit is not None else sa.true())
-
-
-def stakeholder_figures(
-    period: Period,
-    *,
-    sector: str | None,
-    stakeholder_type: str | None,
-    high_influence: int,
-    missed_limit: int | None,
-) -> StakeholderFigures:
-    """The figures about stakeholders and interactions, in one statement (see the module)."""
-    relevant = _relevant(period, sector, stakeholder_type)
-    filtering = bool(sector or stakeholder_type)
-    stmt = sa.union_all(
-        _grid_part(relevant),
-        _reach_part(relevant, high_influence),
-        _months_part(period, relevant, filtering=filtering),
-        _missed_part(relevant, high_influence, missed_limit),
-    )
-    rows = db.session.execute(stmt).mappings().all()
-    return StakeholderFigures(
-        grid=_grid(r for r in rows if r["part"] == GRID),
-        groups=tuple(_group(r) for r in rows if r["part"] == REACH),
-        months=tuple(_month(r) for r in rows if r["part"] == MONTHS),
-        missed=tuple(
-            _missed(r) for r in sorted((r for r in rows if r["part"] == MISSED), key=_key)
-        ),
-    )
-
-
-def _key(row: Any) -> int:
-    return int(row["key"])
-
-
-def _by_sector(row: Any) -> dict[str, int]:
-    found = {s: int(row[sector_flag(s)] or 0) for s in SECTORS}
-    return found | {facts.NO_SECTOR: int(row["no_sector"] or 0)}
-
-
-def _grid(rows: Any) -> dict[tuple[bool, int, int, str], int]:
-    found = {}
-    for row in rows:
-        rest, level = divmod(_key(row), len(LEVEL_CODES))
-        rest, interest = divmod(rest, _SCALE)
-        is_person, influence = divmod(rest, _SCALE)
-        found[(bool(is_person), influence + 1, interest + 1, facts.LEVELS[level])] = int(row["n"])
-    return found
-
-
-def _group(row: Any) -> GroupCount:
-    rest, engaged = divmod(_key(row), 2)
-    type_code, high = divmod(rest, 2)
-    return GroupCount(
-        facts.TYPES[type_code], bool(high), bool(engaged), int(row["n"]), _by_sector(row)
-    )
-
-
-def _month(row: Any) -> MonthCount:
-    month, channel = divmod(_key(row), len(CHANNELS))
-    return MonthCount(month, CHANNELS[channel], int(row["n"]), _by_sector(row))
-
-
-def _missed(row: Any) -> Missed:
-    is_person = facts.TYPES[row["type_code"]] == facts.PERSON
-    kind = StakeholderKind.person if is_person else StakeholderKind.organisation
-    found = facts.StakeholderFacts(
-        id=row["n"],
-        kind=kind.value,
-        type=facts.TYPES[row["type_code"]],
-        sectors=facts.sectors_of_mask(int(row["mask"] or 0)),
-        influence=row["influence"],
-        interest=row["interest"],
-        level=facts.LEVELS[row["level"]],
-        name=row["name"],
-        chinese_name=row["chinese_name"],
-    )
-    return Missed(found, row["last_contacted_at"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -532,7 +207,7 @@ def _listed_moves(moved: sa.Subquery, limit: int | None) -> sa.Select[Any]:
             st.c.interest,
             st.c.engagement_level,
             facts.type_code(ot.c.org_type).label("type_code"),
-            facts.sector_mask(m.entity_id).label("mask"),
+            st.c.sector_mask.label("mask"),
             sa.func.count().over().label("total"),
             sa.func.sum(m.is_up).over().label("up"),
         )

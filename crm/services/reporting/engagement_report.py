@@ -64,8 +64,8 @@ from flask_babel import gettext as _
 from crm.models import ActivityType, Gender, OrgType
 from crm.services import activities, clock
 from crm.services.errors import InvalidInput
+from crm.services.reporting import engagement_counts, facts
 from crm.services.reporting import engagement_queries as queries
-from crm.services.reporting import facts
 from crm.services.reporting.facts import (
     LEVELS,
     NO_SECTOR,
@@ -280,8 +280,8 @@ class EngagementReport:
 
 
 # ---------------------------------------------------------------------------------------------
-# Computing it: the database counts (crm.services.reporting.engagement_queries), this module
-# lays the counts out as the report's figures.
+# Computing it: the database counts (crm.services.reporting.engagement_counts and
+# engagement_queries), this module lays the counts out as the report's figures.
 # ---------------------------------------------------------------------------------------------
 
 
@@ -296,7 +296,7 @@ class _Monthly:
     by_sector: tuple[MonthRow, ...]
 
 
-def _monthly(period: Period, counts: Sequence[queries.MonthCount]) -> _Monthly:
+def _monthly(period: Period, counts: Sequence[engagement_counts.MonthCount]) -> _Monthly:
     by_channel: Counter[tuple[int, str]] = Counter()
     by_sector: Counter[tuple[int, str]] = Counter()
     totals: Counter[int] = Counter()
@@ -305,7 +305,9 @@ def _monthly(period: Period, counts: Sequence[queries.MonthCount]) -> _Monthly:
         totals[count.month] += count.interactions
         for sector, n in count.by_sector.items():
             by_sector[(count.month, sector)] += n
-    channels = tuple(c for c in queries.CHANNELS if any(by_channel[(m, c)] for m in totals))
+    channels = tuple(
+        c for c in engagement_counts.CHANNELS if any(by_channel[(m, c)] for m in totals)
+    )
     sectors = facts.ordered_sectors(s for (_m, s), n in by_sector.items() if n)
 
     def month_rows(keys: Sequence[str], found: Counter[tuple[int, str]]) -> tuple[MonthRow, ...]:
@@ -335,7 +337,7 @@ class _Reach:
     high_engaged: int
 
 
-def _reach(groups: Sequence[queries.GroupCount]) -> _Reach:
+def _reach(groups: Sequence[engagement_counts.GroupCount]) -> _Reach:
     engaged: Counter[tuple[str, str]] = Counter()  # (what, which): ("type", "ngo"), ...
     total: Counter[tuple[str, str]] = Counter()
     for group in groups:
@@ -509,7 +511,7 @@ def engagement(
     sector = sector or None
     stakeholder_type = stakeholder_type or None
 
-    figures = queries.stakeholder_figures(
+    figures = engagement_counts.stakeholder_figures(
         period,
         sector=sector,
         stakeholder_type=stakeholder_type,

@@ -15,6 +15,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from crm.models import ActivityType, Channel, EngagementLevel, OrgType, label
+from crm.services import clock
 from crm.services.reporting.engagement_report import EngagementReport, MonthRow, Reached
 from crm.services.reporting.exports import Table, percent, tuple_columns
 from crm.services.reporting.facts import (
@@ -324,7 +325,7 @@ def _activity_tables(report: EngagementReport) -> list[Table]:
                 (_("Government officials reached who are women"), acts.officials_women),
                 (_("MoUs signed in the period"), acts.mous_signed),
                 (
-                    _("MoUs in force on %(day)s", day=acts.mous_as_of.isoformat()),
+                    _("MoUs in force on %(day)s", day=clock.display(acts.mous_as_of)),
                     acts.mous_active,
                 ),
                 (_("MoUs expiring within 90 days of that day"), acts.mous_expiring),

@@ -15,7 +15,10 @@ Spreadsheet formulas: a CSV cell is escaped with a leading apostrophe only when 
 would run it (`safe_cell`: text starting with = or @, a tab or a carriage return, or + or -
 that does not start a number, a phone number or a date). "+86 138 0013 8000", "-12.5" and
 "2026-03-04" are written as they are. XLSX text is always stored as text, never as a formula,
-so it needs no escape at all: what is exported is what is re-imported. Datetimes are shown in
+so it needs no escape at all: what is exported is what is re-imported. Text of either format
+first goes through the rule that forms and imports apply (crm.services.text.clean_text):
+control characters become spaces, so text stored before that rule still exports, and no file
+holds a character a spreadsheet or an XML parser chokes on. Datetimes are shown in
 the programme's time zone (crm.services.clock); XLSX cells hold real numbers, dates and
 datetimes.
 
@@ -67,6 +70,7 @@ from crm.models import (
 from crm.services import audit, clock
 from crm.services.errors import PermissionDenied
 from crm.services.reporting import xlsx
+from crm.services.text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -171,11 +175,14 @@ def runs_as_formula(text: str) -> bool:
 def safe_cell(value: Any) -> Any:
     """A value for a CSV export that a spreadsheet shows as text, never runs.
 
-    Text that would run as a formula gets a leading apostrophe; everything else, phone
-    numbers and signed numbers included, is returned unchanged. (XLSX needs no such guard:
-    its text cells are never formulas.)
+    Control characters become spaces (`clean_text`); text that would run as a formula gets a
+    leading apostrophe; everything else, phone numbers and signed numbers included, is
+    returned unchanged. (XLSX needs no formula guard: its text cells are never formulas.)
     """
-    if value.__class__ is str and value[:1] in _RISKY_START and runs_as_formula(value):
+    if value.__class__ is not str:
+        return value
+    value = clean_text(value, multiline=True)
+    if value[:1] in _RISKY_START and runs_as_formula(value):
         return "'" + value
     return value
 
@@ -439,7 +446,8 @@ def _cut(text: str, limit: int) -> str:
 def sheet_title(title: str, taken: Iterable[str] = (), short: str = "") -> str:
     """A valid, unique worksheet name: `short` when given, else `title` cut at a word
     boundary; at most 31 characters, none of []:*?/\\, never "History"."""
-    clean = " ".join(_SHEET_FORBIDDEN.sub(" ", short or title).split()).strip("'")
+    name = clean_text(short or title)
+    clean = " ".join(_SHEET_FORBIDDEN.sub(" ", name).split()).strip("'")
     base = _cut(clean, SHEET_NAME_LENGTH).strip("' ") or "Sheet"
     used = {t.lower() for t in taken} | _RESERVED_SHEET_NAMES
     name, n = base, 2

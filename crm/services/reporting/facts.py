@@ -6,10 +6,15 @@ apart:
 * Records in the trash never count: stakeholders, interactions, activities, participants'
   people and organisations.
 * A stakeholder's type is its organisation type, or "person". Its sectors are the
-  organisation's sector; a person's are the sectors of the organisations they currently work
-  for (open positions), so a person may have two, or none. "No sector" ("") stands for none.
+  organisation's sector; a person's are the sectors of the live organisations they currently
+  work for (open, live positions), so a person may have two, or none. "No sector" ("")
+  stands for none. crm.services.sector_masks applies that rule and stores the result as a
+  bit mask per stakeholder (and, for an interaction, the union of its live stakeholders'),
+  which everything here reads.
 * An interaction of a period is a live interaction whose moment lies in the period's local
-  days; it involves the live stakeholders linked to it.
+  days; it involves the live stakeholders linked to it. A stakeholder engaged in a period is
+  linked to one (`contacted_in`: the links carry their interaction's moment while it is
+  live).
 * An activity held in a period is a live activity with status "held" whose start date lies
   in the period (activities count by their dates, which have no time of day).
 * Attendees follow the reach definition of crm.services.activities: named participants with
@@ -18,8 +23,8 @@ apart:
   "participant" (hosts, partners, sponsors deliver an activity; they are not reached).
 
 The rules are written once, as SQL building blocks that the report and the indicators
-aggregate in the database (`stakeholder_rows`, `relevant`, `attendee_rows`,
-`participant_party_rows`, `held_ids`); the functions that return rows
+aggregate in the database (`relevant_rows`, `stakeholder_rows`, `relevant`, `contacted_in`,
+`attendee_rows`, `participant_party_rows`, `held_ids`); the functions that return rows
 (`stakeholder_facts`, `attendees`, `participant_parties`, ...) run those same blocks.
 """
 
@@ -39,7 +44,6 @@ from crm.models import (
     ActivityParty,
     ActivityStatus,
     ActivityType,
-    Affiliation,
     EngagementLevel,
     Interaction,
     Organisation,
@@ -54,6 +58,7 @@ from crm.models import (
     interaction_stakeholders,
     label,
 )
+from crm.services import sector_masks
 from crm.services.reporting.periods import Period, in_period
 
 PERSON = StakeholderKind.person.value
@@ -103,12 +108,13 @@ def ordered_sectors(found: Iterable[str]) -> tuple[str, ...]:
 # Small integer codes, so that the database groups by one number and sends back few rows.
 TYPE_CODES = {t: n for n, t in enumerate(TYPES)}
 LEVEL_CODES = {level: n for n, level in enumerate(LEVELS)}
-# One bit per sector: a set of sectors is one integer (0: "No sector").
-SECTOR_BITS = {sector: 1 << n for n, sector in enumerate(SECTORS)}
+# One bit per sector: a set of sectors is one integer (0: "No sector"). Stored per stakeholder
+# and per interaction by crm.services.sector_masks, which applies the sector rule.
+SECTOR_BITS = sector_masks.SECTOR_BITS
 
 _stakeholders = Stakeholder.__table__
 _organisations = Organisation.__table__
-_affiliations = Affiliation.__table__
+_links = interaction_stakeholders
 
 
 def is_live(deleted_at: Any) -> sa.ColumnElement[bool]:
@@ -128,6 +134,11 @@ def sectors_of_mask(mask: int) -> frozenset[str]:
     return frozenset(s for s, bit in SECTOR_BITS.items() if mask & bit) or frozenset({NO_SECTOR})
 
 
+def has_sector(mask: Any, sector: str) -> sa.ColumnElement[bool]:
+    """SQL: a stored sector mask includes `sector`."""
+    return mask.op("&")(sa.literal(SECTOR_BITS[sector], sa.Integer)) != 0
+
+
 @dataclass(frozen=True)
 class StakeholderFacts:
     """What the reports need to know about one live stakeholder."""
@@ -143,156 +154,86 @@ class StakeholderFacts:
     chinese_name: str | None
 
 
-@dataclass(frozen=True)
-class _Positions:
-    """Current positions (open, not in the trash) at live organisations that have a sector:
-    where a person's sectors come from. Every table is an alias of its own, so that a
-    subquery never correlates with the same table in the query around it."""
-
-    joined: Any  # the FROM clause
-    position: Any  # the affiliations alias
-    employer: Any  # the organisations alias
-    conditions: list[Any]
+def type_code(org_type: Any) -> sa.Case[Any]:
+    """SQL: the TYPE_CODES code of a stakeholder from its organisation's type, joined outer
+    (NULL, for a person, is "person": tested first, most stakeholders are people)."""
+    by_type = sa.case({t: TYPE_CODES[t] for t in TYPES if t != PERSON}, value=org_type)
+    return sa.case((org_type.is_(None), TYPE_CODES[PERSON]), else_=by_type)
 
 
-def _current_positions(person_id: Any | None = None) -> _Positions:
-    """Everyone's current positions, or given `person_id` that person's (correlated)."""
-    position = _affiliations.alias("position")
-    employer = _organisations.alias("employer")
-    employer_row = _stakeholders.alias("employer_row")
-    joined = position.join(employer, employer.c.id == position.c.organisation_id).join(
-        employer_row, employer_row.c.id == employer.c.id
-    )
-    conditions = [
-        position.c.end_on.is_(None),
-        is_live(position.c.deleted_at),
-        is_live(employer_row.c.deleted_at),
-        employer.c.sector.is_not(None),
-        position.c.person_id == person_id if person_id is not None else sa.true(),
-    ]
-    return _Positions(joined, position, employer, conditions)
+def relevant_rows(*, sector: str | None = None, stakeholder_type: str | None = None) -> Any:
+    """SQL: the live stakeholders that have `sector` and `stakeholder_type` (every live one
+    without them), as `id, kind, type_code (TYPE_CODES), influence, interest, level_code
+    (LEVEL_CODES), mask`: the sectors it counts under (its stored `sector_mask`; only
+    `sector`'s bit when one is chosen).
 
-
-def _employer_flags(only: str | None) -> sa.Subquery:
-    """Per employed person, a flag per sector of their current employers (`only`: that one)."""
-    found = _current_positions()
-    sector = found.employer.c.sector
-    flags = [sa.func.max(sa.case((sector == s, 1), else_=0)).label(sector_flag(s)) for s in SECTORS]
+    Read off ix_stakeholders_report_facts (and the organisations by key, for the type), in id
+    order: a caller that probes each row's links in a period walks their index forwards. The
+    trash test is `is_live`: SQLite's sampled statistics take `deleted_at IS NULL` for a rare
+    value and would otherwise start from the index on `deleted_at` whatever the query."""
+    st, ot = _stakeholders, _organisations
+    conditions: list[sa.ColumnElement[bool]] = [is_live(st.c.deleted_at)]
+    if stakeholder_type == PERSON:
+        conditions.append(st.c.kind == StakeholderKind.person)
+    elif stakeholder_type:
+        conditions.append(ot.c.org_type == stakeholder_type)
+    if sector:
+        conditions.append(has_sector(st.c.sector_mask, sector))
+    mask = sa.literal(SECTOR_BITS[sector], sa.Integer) if sector else st.c.sector_mask
+    org_type = sa.null() if stakeholder_type == PERSON else ot.c.org_type
+    joined = st if stakeholder_type == PERSON else st.outerjoin(ot, ot.c.id == st.c.id)
     return (
-        sa.select(found.position.c.person_id, *flags)
-        .select_from(found.joined)
-        .where(*found.conditions, sector == only if only else sa.true())
-        .group_by(found.position.c.person_id)
-        .subquery("employers")
+        sa.select(
+            st.c.id,
+            st.c.kind,
+            type_code(org_type).label("type_code"),
+            st.c.influence,
+            st.c.interest,
+            sa.case(LEVEL_CODES, value=st.c.engagement_level).label("level_code"),
+            mask.label("mask"),
+        )
+        .select_from(joined)
+        .where(*conditions)
     )
 
 
 def stakeholder_rows(
     *, sector: str | None = None, stakeholder_type: str | None = None
 ) -> sa.Select[Any]:
-    """SQL: the live stakeholders that have `sector` and `stakeholder_type` (every live one
-    without them), as `id, kind, type_code (TYPE_CODES), influence, interest, level_code
-    (LEVEL_CODES), display_name, chinese_name` and a 0/1 column per sector (`sector_flag`)
-    for the sectors it counts under: its own, or only `sector` when one is chosen. No flag
-    set means "No sector"."""
-    st, ot = _stakeholders, _organisations
-    employers = _employer_flags(sector)
-    is_person = st.c.kind == StakeholderKind.person
-    flags = {
-        s: sa.case(
-            (is_person, sa.func.coalesce(employers.c[sector_flag(s)], 0)),
-            (ot.c.sector == s, 1),
-            else_=0,
-        )
-        for s in SECTORS
-    }
-    conditions: list[sa.ColumnElement[bool]] = [is_live(st.c.deleted_at)]
-    if stakeholder_type == PERSON:
-        conditions.append(is_person)
-    elif stakeholder_type:
-        conditions.append(ot.c.org_type == stakeholder_type)
-    if sector:
-        conditions.append(flags[sector] == 1)
-    return (
-        sa.select(
-            st.c.id,
-            st.c.kind,
-            type_code(ot.c.org_type).label("type_code"),
-            st.c.influence,
-            st.c.interest,
-            sa.case(LEVEL_CODES, value=st.c.engagement_level).label("level_code"),
-            st.c.display_name,
-            st.c.chinese_name,
-            *(
-                (flag if not sector or s == sector else sa.literal(0)).label(sector_flag(s))
-                for s, flag in flags.items()
-            ),
-        )
-        .select_from(
-            st.outerjoin(ot, ot.c.id == st.c.id).outerjoin(
-                employers, employers.c.person_id == st.c.id
-            )
-        )
-        .where(*conditions)
-    )
-
-
-def type_code(org_type: Any) -> sa.Case[Any]:
-    """SQL: the TYPE_CODES code of a stakeholder from its organisation's type, joined outer
-    (NULL, for a person, is "person")."""
-    return sa.case(
-        {t: TYPE_CODES[t] for t in TYPES if t != PERSON}, value=org_type, else_=TYPE_CODES[PERSON]
-    )
-
-
-def sector_mask(stakeholder_id: Any) -> sa.ColumnElement[int]:
-    """SQL, correlated: the bit mask of all the sectors of a stakeholder (for the few rows a
-    list shows; `stakeholder_rows` flags them for many)."""
-    st, ot = _stakeholders.alias("masked"), _organisations.alias("masked_organisation")
-    found = _current_positions(stakeholder_id)
-    employed = sa.select(sa.func.sum(sa.distinct(_sector_bit(found.employer.c.sector))))
-    own = sa.select(_sector_bit(ot.c.sector)).where(ot.c.id == stakeholder_id)
-    kind = sa.select(st.c.kind).where(st.c.id == stakeholder_id)
-    return sa.case(
-        (
-            kind.scalar_subquery() == StakeholderKind.person,
-            sa.func.coalesce(
-                employed.select_from(found.joined).where(*found.conditions).scalar_subquery(), 0
-            ),
-        ),
-        else_=sa.func.coalesce(own.scalar_subquery(), 0),
-    )
-
-
-def _sector_bit(sector: Any) -> sa.Case[Any]:
-    return sa.case({s: SECTOR_BITS[s] for s in SECTORS}, value=sector, else_=0)
+    """SQL: the rows of `relevant_rows`, with `display_name`, `chinese_name` and a 0/1 column
+    per sector (`sector_flag`) for the sectors it counts under: its own, or only `sector` when
+    one is chosen. No flag set means "No sector"."""
+    rows = relevant_rows(sector=sector, stakeholder_type=stakeholder_type).subquery("relevant")
+    st = _stakeholders.alias("named")
+    return sa.select(
+        rows.c.id,
+        rows.c.kind,
+        rows.c.type_code,
+        rows.c.influence,
+        rows.c.interest,
+        rows.c.level_code,
+        st.c.display_name,
+        st.c.chinese_name,
+        *(sa.case((has_sector(rows.c.mask, s), 1), else_=0).label(sector_flag(s)) for s in SECTORS),
+    ).join(st, st.c.id == rows.c.id)
 
 
 def relevant(
     stakeholder_id: Any, *, sector: str | None, stakeholder_type: str | None
 ) -> sa.ColumnElement[bool]:
     """SQL, correlated: the stakeholder is live and has `sector` and `stakeholder_type` (the
-    filters of `stakeholder_rows`, checked one row at a time)."""
+    filters of `relevant_rows`, checked one row at a time)."""
     st, ot = _stakeholders.alias("relevant"), _organisations.alias("relevant_organisation")
-    is_person = st.c.kind == StakeholderKind.person
     conditions: list[sa.ColumnElement[bool]] = [
         st.c.id == stakeholder_id,
         st.c.deleted_at.is_(None),
     ]
     if stakeholder_type == PERSON:
-        conditions.append(is_person)
+        conditions.append(st.c.kind == StakeholderKind.person)
     elif stakeholder_type:
         conditions.append(ot.c.org_type == stakeholder_type)
     if sector:
-        found = _current_positions(st.c.id)
-        works_in = sa.exists(
-            sa.select(1)
-            .select_from(found.joined)
-            .where(*found.conditions, found.employer.c.sector == sector)
-        )
-        conditions.append(
-            sa.or_(sa.and_(is_person, works_in), sa.and_(~is_person, ot.c.sector == sector))
-        )
+        conditions.append(has_sector(st.c.sector_mask, sector))
     return sa.exists(
         sa.select(1).select_from(st.outerjoin(ot, ot.c.id == st.c.id)).where(*conditions)
     )
@@ -326,6 +267,29 @@ def stakeholder_facts() -> dict[int, StakeholderFacts]:
 def live_in(period: Period) -> tuple[Any, ...]:
     """SQL conditions: an interaction of the period (live, its moment in the period's days)."""
     return (Interaction.deleted_at.is_(None), in_period(Interaction.occurred_at, period))
+
+
+def contacted_in(stakeholder_id: Any, period: Period) -> sa.Exists:
+    """SQL, correlated: the stakeholder is linked to an interaction of the period. A range of
+    ix_interaction_stakeholders_stakeholder_occurred: the links carry their interaction's
+    moment, NULL while it is in the trash (crm.services.sector_masks)."""
+    link = _links.alias("contact")
+    return sa.exists(
+        sa.select(sa.literal(1)).where(
+            link.c.stakeholder_id == stakeholder_id, in_period(link.c.occurred_at, period)
+        )
+    )
+
+
+def last_contact(stakeholder_id: Any) -> sa.ScalarSelect[Any]:
+    """SQL, correlated: the moment of the stakeholder's last live interaction, ever (the top
+    of its range of ix_interaction_stakeholders_stakeholder_occurred)."""
+    link = _links.alias("last_link")
+    return (
+        sa.select(sa.func.max(link.c.occurred_at))
+        .where(link.c.stakeholder_id == stakeholder_id)
+        .scalar_subquery()
+    )
 
 
 def interaction_links(period: Period) -> list[Any]:
@@ -406,36 +370,40 @@ def attendee_rows(activities: ActivityIds) -> sa.Select[Any]:
     """SQL: (activity_id, person_id, gender, id, org_type, sector) of every named attendee
     not in the trash, with the organisation at the time when it is live (else NULLs).
 
-    Written flat (participations, then the person's rows, then the organisation's): a
+    Written flat (the participations, then the person's rows, then the organisation's): a
     parenthesised (stakeholders JOIN people) leads SQLite without statistics to loop over
-    every person."""
+    every person. The participations come first, in person order (a subquery neither
+    database merges, OFFSET 0): the people's rows are then read in the order they are
+    stored, a page once, instead of one page read per attendee (a third of the time)."""
     pt, people = Participation.__table__, Person.__table__
-    person_row = _stakeholders.alias("person_row")
-    org = _organisations.alias("organisation")
-    org_row = _stakeholders.alias("organisation_row")
-    return (
-        sa.select(
-            pt.c.activity_id,
-            pt.c.person_id,
-            people.c.gender,
-            org.c.id,
-            org.c.org_type,
-            org.c.sector,
-        )
-        .select_from(
-            pt.join(people, people.c.id == pt.c.person_id)
-            .join(person_row, person_row.c.id == pt.c.person_id)
-            .outerjoin(
-                org_row,
-                sa.and_(org_row.c.id == pt.c.organisation_id, is_live(org_row.c.deleted_at)),
-            )
-            .outerjoin(org, org.c.id == org_row.c.id)
-        )
+    attended = (
+        sa.select(pt.c.activity_id, pt.c.person_id, pt.c.organisation_id)
         .where(
             pt.c.activity_id.in_(_selected(activities)),
             pt.c.status == ParticipationStatus.attended,
-            is_live(person_row.c.deleted_at),
         )
+        .order_by(pt.c.person_id)
+        .offset(0)
+        .subquery("attended")
+    )
+    person_row = _stakeholders.alias("person_row")
+    org = _organisations.alias("organisation")
+    org_row = _stakeholders.alias("organisation_row")
+    a = attended.c
+    return (
+        sa.select(
+            a.activity_id, a.person_id, people.c.gender, org.c.id, org.c.org_type, org.c.sector
+        )
+        .select_from(
+            attended.join(people, people.c.id == a.person_id)
+            .join(person_row, person_row.c.id == a.person_id)
+            .outerjoin(
+                org_row,
+                sa.and_(org_row.c.id == a.organisation_id, is_live(org_row.c.deleted_at)),
+            )
+            .outerjoin(org, org.c.id == org_row.c.id)
+        )
+        .where(is_live(person_row.c.deleted_at))
     )
 
 

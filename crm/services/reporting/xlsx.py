@@ -12,8 +12,9 @@ WPS.
 What a cell becomes:
 
 * text is an inline string: never a formula, whatever it starts with ("=1+1" stays text);
-  characters XML 1.0 cannot hold (control characters) become spaces, and text longer than a
-  cell takes (32,767 characters) is cut there;
+  control characters (which XML 1.0 cannot hold, or which no cell should) become spaces by
+  the rule forms and imports apply (crm.services.text.clean_text), and text longer than a
+  cell takes (32,767 characters) is cut there; sheet names get the same rule;
 * int and float are numbers; a float in a "number" or "percent" column shows one decimal;
 * date and datetime are real dates (serial numbers with a date format), datetimes already in
   the programme's time zone; a date in a "month" column shows as yyyy-mm;
@@ -23,7 +24,6 @@ What a cell becomes:
 from __future__ import annotations
 
 import math
-import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -35,12 +35,13 @@ from zoneinfo import ZoneInfo
 
 from openpyxl.utils import get_column_letter
 
+from crm.services.text import clean_text
+
 MAX_TEXT = 32_767  # characters a cell holds in Excel
 ROWS_PER_WRITE = 500
 # Day 0 of Excel's 1900 date system, as openpyxl counts; naive, as sheets know no zones.
 _EPOCH = datetime(1899, 12, 30)  # noqa: DTZ001
 _EPOCH_DAY = _EPOCH.date()
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 # Cell styles (indexes into cellXfs of styles.xml below).
 PLAIN, HEADER, DATE, MONTH, DATETIME, DECIMAL = range(6)
@@ -98,9 +99,7 @@ def text(value: str) -> str:
     """Text as the content of an XML element that keeps its spaces."""
     if len(value) > MAX_TEXT:
         value = value[:MAX_TEXT]
-    if _ILLEGAL.search(value):
-        value = _ILLEGAL.sub(" ", value)
-    return escape(value)
+    return escape(clean_text(value, multiline=True))
 
 
 def _string(ref: str, value: str, style: int = PLAIN) -> str:
@@ -193,7 +192,7 @@ def _package(names: Sequence[str]) -> dict[str, str]:
         for n in range(1, len(names) + 1)
     )
     sheets = "".join(
-        f'<sheet name={quoteattr(name)} sheetId="{n}" r:id="rId{n}"/>'
+        f'<sheet name={quoteattr(clean_text(name))} sheetId="{n}" r:id="rId{n}"/>'
         for n, name in enumerate(names, start=1)
     )
     sheet_rels = "".join(

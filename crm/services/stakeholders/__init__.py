@@ -47,9 +47,9 @@ from crm.services.stakeholders.listing import (
     organisations_query,
     people_listing,
     people_query,
-    provinces,
     stakeholder_choices,
     tag_names,
+    unknown_provinces,
 )
 from crm.services.stakeholders.records import (
     AUDITED,
@@ -111,7 +111,6 @@ __all__ = [
     "people_listing",
     "people_query",
     "person_display_name",
-    "provinces",
     "purge",
     "refresh_derived",
     "relationships_of",
@@ -119,5 +118,6 @@ __all__ = [
     "stakeholder_choices",
     "state",
     "tag_names",
+    "unknown_provinces",
     "update",
 ]

@@ -1,5 +1,6 @@
 """Finding organisations and people: the list pages' criteria and queries, and the small
-lookups forms and filters need (names by id, tags, provinces, pickers).
+lookups forms and filters need (names by id, tags, pickers), and the organisations whose
+province no rule could read.
 
 Only live records are listed; what is in the trash is found through crm.services.trash.
 """
@@ -8,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, cast
 
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
+from crm import provinces as province_list
 from crm.extensions import db
 from crm.models import (
     Affiliation,
@@ -24,7 +27,7 @@ from crm.models import (
     StakeholderKind,
     Tag,
 )
-from crm.services import contact_details, paging
+from crm.services import contact_details, overview, paging
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class OrganisationCriteria:
     descending: bool = False
     influence: int | None = None
     interest: int | None = None
+    # Influential and quiet as of this day (the dashboard's panel, crm.services.overview).
+    quiet_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,8 @@ class PersonCriteria:
     influence: int | None = None
     interest: int | None = None
     sector: str = ""  # of an organisation they currently work for
+    # Influential and quiet as of this day (the dashboard's panel, crm.services.overview).
+    quiet_on: date | None = None
 
 
 # The sorts of each list: a column of `stakeholders` (ordered by an index of live records,
@@ -226,6 +233,8 @@ def _organisation_conditions(
         conditions.append(Stakeholder.owner_id == criteria.owner_id)
     if criteria.tag:
         conditions.append(Stakeholder.tags.any(Tag.name == criteria.tag))
+    if criteria.quiet_on:
+        conditions.extend(overview.quiet_conditions(today=criteria.quiet_on))
     own = []
     if criteria.org_type:
         own.append(Organisation.org_type == criteria.org_type)
@@ -306,6 +315,8 @@ def _person_conditions(criteria: PersonCriteria) -> tuple[list[sa.ColumnElement[
         conditions.append(Stakeholder.owner_id == criteria.owner_id)
     if criteria.tag:
         conditions.append(Stakeholder.tags.any(Tag.name == criteria.tag))
+    if criteria.quiet_on:
+        conditions.extend(overview.quiet_conditions(today=criteria.quiet_on))
     return conditions + own, bool(own)
 
 
@@ -332,41 +343,27 @@ def people_listing(criteria: PersonCriteria) -> sa.Select[Person]:
     return _ordered(stmt, column, descending=criteria.descending)
 
 
-def provinces() -> list[str]:
-    """Provinces of live organisations, for the organisation filter.
-
-    A loose scan of ix_organisations_province: each step seeks the next province name, so
-    the query costs a few index seeks per province, not a read of every organisation. A
-    province is kept when a live organisation is in it; `(deleted_at IS NULL) = true` keeps
-    SQLite from answering that test by walking the live stakeholders instead of the
-    province's organisations.
-    """
-    org = cast(sa.Table, Organisation.__table__)
-    nxt = org.alias("next_province")
-    found = sa.select(sa.func.min(org.c.province).label("province")).cte(
-        "provinces", recursive=True
+def unknown_provinces(*, page: int = 1, per_page: int = 50) -> Pagination:
+    """Live organisations whose province is text that names none of crm.provinces (kept as
+    typed by the migration to codes, or by an import), by that text: for an administrator
+    to correct. Read off ix_organisations_province: every value but the 34 codes."""
+    unknown = (
+        Organisation.province.is_not(None),
+        Organisation.province.not_in(list(province_list.BY_CODE)),
+        Organisation.deleted_at.is_(None),
     )
-    found = found.union_all(
-        sa.select(
-            sa.select(sa.func.min(nxt.c.province))
-            .where(nxt.c.province > found.c.province)
-            .scalar_subquery()
-        ).where(found.c.province.is_not(None))
+    total = (
+        db.session.scalar(sa.select(sa.func.count()).select_from(Organisation).where(*unknown)) or 0
     )
-    live = (
-        sa.select(Stakeholder.id)
-        .join(org, org.c.id == Stakeholder.id)
-        .where(
-            org.c.province == found.c.province,
-            Stakeholder.deleted_at.is_(None).self_group() == sa.true(),
-        )
-    )
-    stmt = (
-        sa.select(found.c.province)
-        .where(found.c.province.is_not(None), live.exists())
-        .order_by(found.c.province)
-    )
-    return [p for p in db.session.scalars(stmt) if p]
+    page = paging.page_within(page, total=total, per_page=per_page)
+    items = db.session.scalars(
+        sa.select(Organisation)
+        .where(*unknown)
+        .order_by(Organisation.province, Organisation.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return paging.read_page(items, page=page, per_page=per_page, total=total)
 
 
 def display_name_of(stakeholder_id: int | None) -> str | None:
@@ -380,17 +377,26 @@ def display_name_of(stakeholder_id: int | None) -> str | None:
     )
 
 
-def display_names(stakeholder_ids: Sequence[int]) -> dict[int, str]:
-    """Names of live stakeholders by id (one query), for showing chosen ids in a form."""
+def display_names(stakeholder_ids: Sequence[int], *, chinese_first: bool = False) -> dict[int, str]:
+    """Names of live stakeholders by id (one query), for showing chosen ids in a form or a
+    picker: both names, the Chinese one first when `chinese_first` (a Chinese interface):
+    "Wang Fang 王芳", or "王芳 Wang Fang"."""
     if not stakeholder_ids:
         return {}
     stmt = sa.select(Stakeholder.id, Stakeholder.display_name, Stakeholder.chinese_name).where(
         Stakeholder.id.in_(list(stakeholder_ids)), Stakeholder.deleted_at.is_(None)
     )
     return {
-        row.id: f"{row.display_name} {row.chinese_name}" if row.chinese_name else row.display_name
+        row.id: bilingual_name(row.display_name, row.chinese_name, chinese_first=chinese_first)
         for row in db.session.execute(stmt)
     }
+
+
+def bilingual_name(display_name: str, chinese_name: str | None, *, chinese_first: bool) -> str:
+    """A record's name and its Chinese name, once each, in the reader's order."""
+    if not chinese_name or chinese_name == display_name:
+        return display_name
+    return f"{chinese_name} {display_name}" if chinese_first else f"{display_name} {chinese_name}"
 
 
 def tag_names() -> list[str]:

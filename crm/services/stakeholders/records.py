@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 
+from crm import provinces
 from crm.access import Permission, can
 from crm.extensions import db
 from crm.models import (
@@ -30,7 +32,7 @@ from crm.models import (
     User,
     utcnow,
 )
-from crm.services import audit, contact_details, duplicates, lifecycle, search
+from crm.services import audit, contact_details, duplicates, lifecycle, names, search
 from crm.services.errors import (
     Conflict,
     InvalidInput,
@@ -134,20 +136,22 @@ def _tags(names: Sequence[str]) -> list[Tag]:
 def person_display_name(
     *, family_name: str | None, given_name: str | None, chinese_name: str | None
 ) -> str:
-    """The name a person is shown by, from the parts of their name: "Wang Fang" for 王芳,
-    "Fang Wang" without a Chinese name. Derived on every save (`derive`); the import preview
-    shows a row's name the same way before there is a record."""
+    """The name a person is shown by, from the parts of their name: family name first for a
+    Chinese name, in characters or in pinyin ("Wang Fang" for 王芳, and for family Wang, given
+    Fang), given name first for others ("Anna Schmidt", "Lisa Wang"): the rule of
+    crm.services.names. Derived on every save (`derive`); the import preview shows a row's
+    name the same way before there is a record."""
     family = (family_name or "").strip()
     given = (given_name or "").strip()
     if family and given:
-        # Chinese names read family first, also in pinyin ("Wang Fang"); others given first.
-        parts = [family, given] if chinese_name else [given, family]
-        return " ".join(parts)
+        first = names.shows_family_first(family, given, chinese_name)
+        return " ".join([family, given] if first else [given, family])
     return family or given or (chinese_name or "")
 
 
 def derive(stakeholder: Stakeholder) -> None:
-    """Fill the derived columns: pinyin, initials, display name of people, sort key."""
+    """Fill the derived columns: pinyin, initials, display name of people, sort key, and an
+    organisation's province as its code (crm.provinces)."""
     if isinstance(stakeholder, Person):
         if stakeholder.email:
             stakeholder.email = contact_details.email_key(stakeholder.email)
@@ -156,6 +160,9 @@ def derive(stakeholder: Stakeholder) -> None:
             given_name=stakeholder.given_name,
             chinese_name=stakeholder.chinese_name,
         )
+    if isinstance(stakeholder, Organisation):
+        # A province is stored as its code however it came (a form, the API, an import).
+        stakeholder.province = provinces.normalised(stakeholder.province)
     stakeholder.name_pinyin, stakeholder.name_initials = pinyin(stakeholder.chinese_name)
     stakeholder.sort_name = sort_key(stakeholder.display_name, stakeholder.name_pinyin)
     duplicates.derive_keys(stakeholder)
@@ -224,11 +231,18 @@ def _create(
     actor: User,
     *,
     allow_duplicate: bool,
+    employer: Organisation | None = None,
+    form_opened_at: datetime | None = None,
 ) -> S:
     _require(actor, Permission.EDIT_STAKEHOLDERS)
+    if form_opened_at is not None:
+        earlier = _sent_before(model, data, allowed, actor=actor, since=form_opened_at)
+        if earlier is not None:
+            log.info("%s %s sent again: not created twice", earlier.__tablename__, earlier.id)
+            return earlier
     if not allow_duplicate:
         probe = (
-            duplicates.person_probe(data)
+            duplicates.person_probe(data, organisation_id=employer.id if employer else None)
             if model is Person
             else duplicates.organisation_probe(data)
         )
@@ -239,10 +253,53 @@ def _create(
                 candidates=found,
             )
     stakeholder = insert(model, data, allowed, actor)
+    if employer is not None and isinstance(stakeholder, Person):
+        # Imported here: links imports this module for its building blocks.
+        from crm.services.stakeholders.links import attach
+
+        attach(
+            stakeholder,
+            employer,
+            title=data.get("job_title"),
+            start_on=None,
+            end_on=None,
+            actor=actor,
+        )
     duplicates.refresh([stakeholder.id])
     db.session.commit()
     log.info("created %s %s", stakeholder.__tablename__, stakeholder.id)
     return stakeholder
+
+
+def _sent_before(
+    model: type[S], data: Mapping[str, Any], allowed: Sequence[str], *, actor: User, since: datetime
+) -> S | None:
+    """The live record `actor` created from these same values since `since` (when their form
+    was opened): what the first post of a form sent twice made (a double click on Save, a
+    page sent again), or None."""
+    recent = db.session.scalars(
+        sa.select(model)
+        .where(
+            model.created_by_id == actor.id,
+            model.created_at >= since,
+            model.deleted_at.is_(None),
+        )
+        .order_by(model.id.desc())
+        .limit(20)
+    ).all()
+    if not recent:
+        return None
+    # The values as `insert` would store them (derived ones too: a normalised email).
+    sent = model()
+    _apply(sent, {k: v for k, v in data.items() if k != "tags"}, allowed)
+    derive(sent)
+    fields = [f for f in allowed if f in data]
+    wanted = audit.snapshot(sent, fields)
+    tags = sorted({t.strip()[:60] for t in data.get("tags") or [] if t and t.strip()})
+    for record in recent:
+        if audit.snapshot(record, fields) == wanted and sorted(t.name for t in record.tags) == tags:
+            return record
+    return None
 
 
 def _names(candidates: Sequence[duplicates.Candidate]) -> str:
@@ -250,25 +307,66 @@ def _names(candidates: Sequence[duplicates.Candidate]) -> str:
 
 
 def create_organisation(
-    data: Mapping[str, Any], *, actor: User, allow_duplicate: bool = False
+    data: Mapping[str, Any],
+    *,
+    actor: User,
+    allow_duplicate: bool = False,
+    form_opened_at: datetime | None = None,
 ) -> Organisation:
     """Create an organisation from plain field values and audit it. Commits once.
 
     Unless `allow_duplicate`, an organisation that looks already recorded (crm.services.
     duplicates) raises LikelyDuplicate carrying the candidates, and nothing is written; the
     caller shows them and may create anyway. Raises InvalidInput, PermissionDenied.
+
+    A form sent twice makes one record: given `form_opened_at` (when the user opened the
+    form), an organisation `actor` has created since from the same values is returned as it
+    is, and nothing is written, before any duplicate check (it would find that very record).
     """
-    return _create(Organisation, data, ORGANISATION_FIELDS, actor, allow_duplicate=allow_duplicate)
+    return _create(
+        Organisation,
+        data,
+        ORGANISATION_FIELDS,
+        actor,
+        allow_duplicate=allow_duplicate,
+        form_opened_at=form_opened_at,
+    )
 
 
-def create_person(data: Mapping[str, Any], *, actor: User, allow_duplicate: bool = False) -> Person:
+def create_person(
+    data: Mapping[str, Any],
+    *,
+    actor: User,
+    allow_duplicate: bool = False,
+    employer_id: int | None = None,
+    form_opened_at: datetime | None = None,
+) -> Person:
     """Create a person (display name derived from the name parts) and audit it. Commits once.
 
-    Unless `allow_duplicate`, a person who looks already recorded (the same email, phone,
-    WeChat ID or name: crm.services.duplicates) raises LikelyDuplicate carrying the
-    candidates, and nothing is written. Raises InvalidInput, PermissionDenied.
+    With `employer_id`, the person's current position at that organisation (their job title
+    as its title) is recorded in the same transaction, as crm.services.stakeholders.links
+    records any position; an id that is no live organisation raises InvalidInput on
+    `employer_id`. Unless `allow_duplicate`, a person who looks already recorded (the same
+    email, phone, WeChat ID, or name unless their employers differ: crm.services.duplicates) raises
+    LikelyDuplicate carrying the candidates, and nothing is written. Raises InvalidInput,
+    PermissionDenied. A form sent twice makes one person (`form_opened_at`: as
+    `create_organisation`).
     """
-    return _create(Person, data, PERSON_FIELDS, actor, allow_duplicate=allow_duplicate)
+    _require(actor, Permission.EDIT_STAKEHOLDERS)
+    employer = None
+    if employer_id is not None:
+        employer = db.session.get(Organisation, employer_id)
+        if employer is None or employer.deleted_at is not None:
+            raise InvalidInput(_("Choose an existing organisation."), field="employer_id")
+    return _create(
+        Person,
+        data,
+        PERSON_FIELDS,
+        actor,
+        allow_duplicate=allow_duplicate,
+        employer=employer,
+        form_opened_at=form_opened_at,
+    )
 
 
 def apply_changes(

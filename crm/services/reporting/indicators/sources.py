@@ -25,9 +25,10 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from crm.extensions import db
-from crm.models import Indicator, Metric, StakeholderKind
+from crm.models import Indicator, Metric
 from crm.services import clock
 from crm.services.errors import InvalidInput
+from crm.services.reporting import facts
 from crm.services.reporting.facts import type_label, value_of
 from crm.services.reporting.indicators import tallies
 from crm.services.reporting.indicators.figures import Figure
@@ -413,7 +414,7 @@ def _engaged_entries(
     if dimension == STAKEHOLDER_TYPE and key is not None:
         listed = listed.where(kind == key)
     elif dimension == SECTOR and key is not None:
-        listed = listed.where(_in_sector(per.c.rec, st.c.kind, org.c.sector, key))
+        listed = listed.where(_in_sector(st.c.sector_mask, key))
     found, total = _paged(listed, ("first_at", "sort_name", "rec"), page, per_page)
     entries = [
         Entry(
@@ -432,16 +433,10 @@ def _engaged_entries(
     return entries, total
 
 
-def _in_sector(record: Any, kind: Any, org_sector: Any, key: str) -> Any:
-    """SQL: a stakeholder counts under the sector: an organisation's own, or one of the
-    sectors a person's current employers are in ("" for a person with none)."""
-    employed = tallies.employer_sectors()
-    works_there = sa.exists().where(employed.c.person_id == record)
-    if key:
-        works_there = works_there.where(employed.c.sector == key)
-    as_person = sa.and_(kind == StakeholderKind.person, works_there if key else ~works_there)
-    as_organisation = sa.and_(kind != StakeholderKind.person, _is(org_sector, key))
-    return sa.or_(as_organisation, as_person)
+def _in_sector(mask: Any, key: str) -> Any:
+    """SQL: a stakeholder counts under the sector: one of those stored in its mask (its own,
+    for an organisation; its current employers', for a person), or "" for none."""
+    return facts.has_sector(mask, key) if key else mask == 0
 
 
 # ---------------------------------------------------------------------------------------------

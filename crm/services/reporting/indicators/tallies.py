@@ -9,10 +9,13 @@ the same rules written over loaded rows; the shared rules (what lives, who atten
 those of crm.services.reporting.facts.
 
 The building blocks (`attendance`, `officials`, `trained_enterprises`, `activity_rows`,
-`engaged_links`, `employer_sectors`) are the rows that make up each figure, as queries: the
-records behind a figure (crm.services.reporting.indicators.sources) are listed from the same
-blocks, so a page of records and the figure it opens cannot disagree. They join table by
-table, never through a parenthesised (stakeholders JOIN people), which SQLite cannot flatten.
+`engaged_links`) are the rows that make up each figure, as queries: the records behind a
+figure (crm.services.reporting.indicators.sources) are listed from the same blocks, so a page
+of records and the figure it opens cannot disagree. They join table by table, never through
+a parenthesised (stakeholders JOIN people), which SQLite cannot flatten. Stakeholders engaged
+are counted as the engagement report counts them: each live stakeholder once, with a probe
+of its links in the period, under the sectors crm.services.sector_masks stores (which the
+records behind that figure are filtered by too).
 
 Periods of activities compare dates; periods of interactions compare stored UTC moments
 with the bounds of the period's local days (crm.services.reporting.periods), which every
@@ -37,7 +40,6 @@ from crm.models import (
     ActivityParty,
     ActivityStatus,
     ActivityType,
-    Affiliation,
     Gender,
     Interaction,
     Metric,
@@ -47,11 +49,11 @@ from crm.models import (
     ParticipationStatus,
     PartyRole,
     Person,
-    Sector,
     Stakeholder,
     StakeholderKind,
     interaction_stakeholders,
 )
+from crm.services.reporting import facts
 from crm.services.reporting.facts import PERSON, value_of
 from crm.services.reporting.indicators.metrics import (
     MEN,
@@ -71,7 +73,6 @@ PARTIES = ActivityParty.__table__
 STAKEHOLDERS = Stakeholder.__table__
 PEOPLE = Person.__table__
 ORGANISATIONS = Organisation.__table__
-AFFILIATIONS = Affiliation.__table__
 INTERACTIONS = Interaction.__table__
 LINKS = interaction_stakeholders
 
@@ -146,6 +147,7 @@ ONE: Any = sa.literal_column("1")
 ZERO: Any = sa.literal_column("0")
 ONE_DAY = timedelta(days=1)
 MAX_BITS = 62  # the stretches a bit mask can tell apart (a signed 64-bit integer)
+MASKS = 1 << len(facts.SECTORS)  # a set of sectors (facts.SECTOR_BITS) is a number below this
 
 
 def _flags(span: Span, inside: Callable[[Any, int], Any], at: Any) -> list[Any]:
@@ -171,30 +173,23 @@ def _intervals(span: Span) -> list[tuple[date, date, int]]:
     return found
 
 
-def _masked_flags(span: Span, at_moment: Any) -> tuple[Any, Callable[[Any], list[Any]]]:
-    """Per record: the bit mask of the stretches it has a row in (one sum of distinct bits,
-    cheaper than one maximum per period), and how to read period k's flags from it."""
+def _stretch_bucket(span: Span, at_moment: Any) -> Any:
+    """SQL: the bit of the stretch (`_intervals`) a moment of the span lies in."""
     stretches = _intervals(span)
     cases = [
         (at_moment < Period.of(last, last, span.timezone).end_at, _number(bit))
         for _start, last, bit in stretches[:-1]
     ]
     final = _number(stretches[-1][2])
-    bucket = sa.case(*cases, else_=final) if cases else final
-    mask = sa.cast(sa.func.sum(sa.distinct(bucket)), sa.BigInteger).label("mask")
+    return sa.case(*cases, else_=final) if cases else final
 
-    def flags(per: Any) -> list[Any]:
-        found = []
-        for k, (start, end) in enumerate(span.periods):
-            if span.covers_all(k):
-                found.append(ONE.label(f"f{k}"))
-                continue
-            bits = sum(bit for s, e, bit in stretches if start <= s and e <= end)
-            hit = per.c.mask.op("&")(_number(bits)) != ZERO
-            found.append(sa.case((hit, ONE), else_=ZERO).label(f"f{k}"))
-        return found
 
-    return mask, flags
+def _period_bits(span: Span) -> list[int]:
+    """Per period, the bits of the stretches that make it up."""
+    return [
+        sum(bit for s, e, bit in _intervals(span) if start <= s and e <= end)
+        for start, end in span.periods
+    ]
 
 
 def _number(value: int) -> Any:
@@ -381,31 +376,6 @@ def engaged_links(period: Period) -> sa.Select[Any]:
     )
 
 
-def employer_sectors() -> sa.Subquery:
-    """(person_id, sector): the distinct sectors of the live organisations each person
-    currently works for (open, live positions); people without any have no row."""
-    employer = STAKEHOLDERS.alias("current_employer")
-    return (
-        sa.select(AFFILIATIONS.c.person_id, ORGANISATIONS.c.sector)
-        .select_from(AFFILIATIONS)
-        .join(
-            employer,
-            sa.and_(
-                employer.c.id == AFFILIATIONS.c.organisation_id,
-                employer.c.deleted_at.is_(None),
-            ),
-        )
-        .join(ORGANISATIONS, ORGANISATIONS.c.id == AFFILIATIONS.c.organisation_id)
-        .where(
-            AFFILIATIONS.c.end_on.is_(None),
-            AFFILIATIONS.c.deleted_at.is_(None),
-            ORGANISATIONS.c.sector.is_not(None),
-        )
-        .distinct()
-        .subquery("employer_sectors")
-    )
-
-
 def stakeholder_type(kind: Any, org_type: Any) -> Any:
     """SQL: a stakeholder's type, its organisation type or "person"."""
     return sa.case((kind == StakeholderKind.person, sa.literal(PERSON)), else_=_text(org_type))
@@ -482,83 +452,97 @@ def _training_parts(metric: Metric, span: Span, dimensions: Sequence[str]) -> li
     return parts
 
 
-SECTOR_BITS = {sector.value: 1 << n for n, sector in enumerate(Sector)}
-
-
-def employer_sector_masks() -> sa.Subquery:
-    """(person_id, sectors): the sectors of the live organisations each person currently
-    works for, as a bit mask of SECTOR_BITS (people without any have no row)."""
-    employer = STAKEHOLDERS.alias("current_employer")
-    bit = sa.case(
-        *((ORGANISATIONS.c.sector == sector, _number(b)) for sector, b in SECTOR_BITS.items()),
-        else_=ZERO,
-    )
-    return (
-        sa.select(AFFILIATIONS.c.person_id, sa.func.sum(sa.distinct(bit)).label("sectors"))
-        .select_from(AFFILIATIONS)
-        .join(
-            employer,
-            sa.and_(
-                employer.c.id == AFFILIATIONS.c.organisation_id,
-                employer.c.deleted_at.is_(None),
-            ),
-        )
-        .join(ORGANISATIONS, ORGANISATIONS.c.id == AFFILIATIONS.c.organisation_id)
-        .where(
-            AFFILIATIONS.c.end_on.is_(None),
-            AFFILIATIONS.c.deleted_at.is_(None),
-            ORGANISATIONS.c.sector.is_not(None),
-        )
-        .group_by(AFFILIATIONS.c.person_id)
-        .subquery("employer_masks")
-    )
-
-
 def _engaged(span: Span, dimensions: Sequence[str]) -> dict[str, dict[str, list[int]]]:
-    """Stakeholders engaged: the period's links grouped once per stakeholder (the costly
-    step: every link of the period), then that list grouped by type, sector and the sectors
-    of a person's employers (a bit mask), which Python spreads over the sectors."""
-    links = engaged_links(span.whole).subquery("links")
+    """Stakeholders engaged: every live stakeholder once, in id order (the report's
+    `facts.relevant_rows`), with one probe of its links in the span, which walks their index
+    forwards: the stretches of the span it has a contact in, as a bit mask (NULL for none).
+    Grouped by type and sectors (one number) and that mask, which Python spreads over the
+    periods and the sectors."""
+    live = facts.relevant_rows().subquery("live")
+    r = live.c
+    link = LINKS.alias("engaged_link")
+    near = [link.c.stakeholder_id == r.id, in_period(link.c.occurred_at, span.whole)]
+    key = (r.type_code * _number(MASKS) + r.mask).label("key")
     every = all(span.covers_all(k) for k in range(len(span.periods)))
-    if not every and len(_intervals(span)) <= MAX_BITS:
-        mask, read_flags = _masked_flags(span, links.c.at)
-        masks = sa.select(links.c.rec, mask).group_by(links.c.rec).subquery("masks")
-        per = sa.select(masks.c.rec, *read_flags(masks)).subquery("engaged")
+    if not every and len(_intervals(span)) > MAX_BITS:
+        return _spread(span, dimensions, _engaged_per_period(span, live, key))
+    if every:
+        stretches: Any = sa.case((sa.exists(sa.select(ONE).where(*near)), ONE))
+        bits = [1] * len(span.periods)
     else:
-        flags = _flags(span, span.at_moments, links.c.at)
-        per = sa.select(links.c.rec, *flags).group_by(links.c.rec).subquery("engaged")
-    st, org = STAKEHOLDERS, ORGANISATIONS
-    kind = stakeholder_type(st.c.kind, org.c.org_type).label("type")
-    joined = per.join(st, sa.and_(st.c.id == per.c.rec, st.c.deleted_at.is_(None))).outerjoin(
-        org, org.c.id == per.c.rec
+        bucket = _stretch_bucket(span, link.c.occurred_at)
+        stretches = sa.select(sa.func.sum(sa.distinct(bucket))).where(*near).scalar_subquery()
+        bits = _period_bits(span)
+    # Worked out per stakeholder in a subquery neither database merges into the count (OFFSET
+    # 0): merged, SQLite would sort every column they are made of and work them out again.
+    per = (
+        sa.select(key, sa.cast(stretches, sa.BigInteger).label("stretches"))
+        .select_from(live)
+        .offset(0)
+        .subquery("per_stakeholder")
     )
-    keys: list[Any] = [kind]
+    stmt = sa.select(per.c.key, per.c.stretches, sa.func.count()).group_by(
+        per.c.key, per.c.stretches
+    )
+    counted = []
+    for number, found, n in db.session.execute(stmt):
+        if found is not None:
+            values = [
+                int(n) if int(found) & b or span.covers_all(k) else 0 for k, b in enumerate(bits)
+            ]
+            counted.append((int(number), values))
+    return _spread(span, dimensions, counted)
+
+
+def _engaged_per_period(span: Span, live: Any, key: Any) -> list[tuple[int, list[int]]]:
+    """As `_engaged`, for more periods than a mask can tell apart: a probe per period, and
+    one over the span (a type or sector counts, if only with zeros, when someone of it was
+    contacted in the span)."""
+    link = LINKS.alias("engaged_link")
+    moments = [
+        *(lambda at, k=k: span.at_moments(at, k) for k in range(len(span.periods))),
+        lambda at: in_period(at, span.whole),
+    ]
+    flags = [
+        sa.case(
+            (
+                sa.exists(
+                    sa.select(ONE).where(
+                        link.c.stakeholder_id == live.c.id, within(link.c.occurred_at)
+                    )
+                ),
+                ONE,
+            ),
+            else_=ZERO,
+        ).label(f"f{n}")
+        for n, within in enumerate(moments)
+    ]
+    per = sa.select(key, *flags).select_from(live).offset(0).subquery("per_stakeholder")
+    sums = [sa.func.sum(per.c[f"f{n}"]) for n in range(len(moments))]
+    stmt = sa.select(per.c.key, *sums).group_by(per.c.key)
+    return [
+        (int(number), [int(v or 0) for v in values])
+        for number, *values, in_span in db.session.execute(stmt)
+        if in_span
+    ]
+
+
+def _spread(
+    span: Span, dimensions: Sequence[str], counted: Sequence[tuple[int, list[int]]]
+) -> dict[str, dict[str, list[int]]]:
+    """Counts per (type and sectors) number, per period, as the type and sector parts: a
+    stakeholder with two sectors counts under both."""
+    found: dict[str, dict[str, list[int]]] = {STAKEHOLDER_TYPE: {}}
     if SECTOR in dimensions:
-        employed = employer_sector_masks()
-        joined = joined.outerjoin(
-            employed,
-            sa.and_(st.c.kind == StakeholderKind.person, employed.c.person_id == per.c.rec),
-        )
-        keys += [_text(org.c.sector).label("org_sector"), employed.c.sectors]
-    stmt = sa.select(*keys, *_sums(span, per)).select_from(joined).group_by(*keys)
-    found: dict[str, dict[str, list[int]]] = {STAKEHOLDER_TYPE: {}, SECTOR: {}}
-    blank = [0] * len(span.periods)
-    for row in db.session.execute(stmt):
-        values = [int(v or 0) for v in row[len(keys) :]]
-        sectors = [""]
-        if len(keys) > 1:
-            org_sector, person_sectors = row[1], row[2]
-            if row[0] != PERSON:
-                sectors = [value_of(org_sector)]
-            elif person_sectors:
-                sectors = [s for s, b in SECTOR_BITS.items() if int(person_sectors) & b]
-        for part, key in ((STAKEHOLDER_TYPE, [value_of(row[0])]), (SECTOR, sectors)):
-            for one in key:
-                counts = found[part].setdefault(one, list(blank))
+        found[SECTOR] = {}
+    for number, values in counted:
+        type_code, mask = divmod(number, MASKS)
+        keys = {STAKEHOLDER_TYPE: [facts.TYPES[type_code]], SECTOR: facts.sectors_of_mask(mask)}
+        for part, counts_of in found.items():
+            for one in keys[part]:
+                counts = counts_of.setdefault(one, [0] * len(span.periods))
                 for k, value in enumerate(values):
                     counts[k] += value
-    if SECTOR not in dimensions:
-        del found[SECTOR]
     return found
 
 
