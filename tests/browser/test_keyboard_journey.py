@@ -64,7 +64,9 @@ def test_a_keyboard_user_logs_an_interaction_with_the_picker(
     # browser's order of the two does not matter), year, then hours and minutes.
     page.keyboard.type("03032026")
     page.keyboard.press("ArrowRight")
-    page.keyboard.type("1030")
+    # "a" picks AM where the clock has an AM/PM part (it keeps the current half of the
+    # day otherwise); a 24-hour clock ignores it.
+    page.keyboard.type("1030a")
     expect(page.locator("#occurred_at")).to_have_value("2026-03-03T10:30")
 
     tab_to(page, id="stakeholders")
