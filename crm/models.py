@@ -1061,7 +1061,8 @@ class Interaction(Editable, Model):
     sector_mask: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
 
     stakeholders: Mapped[list[Stakeholder]] = relationship(secondary=interaction_stakeholders)
-    staff: Mapped[list[User]] = relationship(secondary=interaction_staff)
+    # By name: the detail page and the form list them in one order on every database.
+    staff: Mapped[list[User]] = relationship(secondary=interaction_staff, order_by="User.name")
     activity: Mapped[Activity | None] = relationship()
     logged_by: Mapped[User | None] = relationship(foreign_keys=[logged_by_id])
 

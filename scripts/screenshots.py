@@ -60,7 +60,7 @@ VIEWPORT = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 SIGN_IN_AS = "manager@example.org"  # English
 SIGN_IN_AS_ZH = "coordinator@example.org"  # Chinese
-SEARCH_FOR = "纺织"  # the demo data has no Huawei: "hw" and "华为" find nothing
+SEARCH_FOR = "华为"  # the example the search box and the README give
 
 
 class _QuietHandler(WSGIRequestHandler):
