@@ -120,6 +120,16 @@ class Config:
     # without a FILE write, and what that page lists. Copy them off the machine as well.
     BACKUP_DIR = os.environ.get("BACKUP_DIR") or str(INSTANCE_DIR / "backups")
 
+    # Personal data (issue #11). RETENTION_YEARS: a person with no activity for that many
+    # years is anonymised by `crm retention` unless an administrator exempted them.
+    # CROSS_BORDER_THRESHOLD: people a year whose personal data may go in exports "for
+    # headquarters" before a formal transfer assessment is due (PIPL's exemption: 100,000).
+    RETENTION_YEARS = int(os.environ.get("RETENTION_YEARS", "3"))
+    CROSS_BORDER_THRESHOLD = int(os.environ.get("CROSS_BORDER_THRESHOLD", "100000"))
+
+    # The JSON API (issue #12): requests a token may make, in flask-limiter's notation.
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")
+
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")

@@ -142,6 +142,23 @@ class Consent(StrEnum):
     unknown = "unknown"
 
 
+class ConsentPurpose(StrEnum):
+    """What a person's consent is for (crm.services.consent); each has its own status."""
+
+    communication = "communication"  # digests, invitations, mailings, contact exports
+    reports = "reports"  # named in reports for the donors and headquarters (cross-border)
+    publication = "publication"  # photographs and publication
+
+
+class ConsentSource(StrEnum):
+    sign_in_sheet = "sign_in_sheet"
+    email = "email"
+    verbal = "verbal"
+    web_form = "web_form"
+    import_ = "import"
+    other = "other"
+
+
 class ContactKind(StrEnum):
     email = "email"
     phone = "phone"
@@ -242,6 +259,10 @@ class AuditAction(StrEnum):
     purge = "purge"
     merge = "merge"
     export = "export"
+    access = "access"  # a subject-access export of one person's data
+    erase = "erase"  # a person's personal data erased (anonymised)
+    consent = "consent"  # a consent status recorded
+    retention = "retention"  # a retention run, or a person exempted from it
 
 
 class Metric(StrEnum):
@@ -391,6 +412,19 @@ LABELS.add(
         (AuditAction.purge, _l("purged")),
         (AuditAction.merge, _l("merged")),
         (AuditAction.export, _l("exported")),
+        (AuditAction.access, _l("exported their data")),
+        (AuditAction.erase, _l("erased")),
+        (AuditAction.consent, _l("recorded consent")),
+        (AuditAction.retention, _l("applied retention")),
+        (ConsentPurpose.communication, _l("Programme communication")),
+        (ConsentPurpose.reports, _l("Reports for donors and headquarters")),
+        (ConsentPurpose.publication, _l("Photographs and publication")),
+        (ConsentSource.sign_in_sheet, _l("Sign-in sheet")),
+        (ConsentSource.email, _l("Email")),
+        (ConsentSource.verbal, _l("Verbal")),
+        (ConsentSource.web_form, _l("Web form")),
+        (ConsentSource.import_, _l("Import")),
+        (ConsentSource.other, _l("Other")),
         (Metric.enterprises_trained, _l("Enterprises trained")),
         (Metric.officials_trained, _l("Government officials trained")),
         (Metric.participants_trained, _l("Participants trained")),
@@ -507,6 +541,10 @@ class ApiToken(Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(sa.String(80))
     token_hash: Mapped[str] = mapped_column(sa.String(128), unique=True)
+    # The token's first characters, shown in the list so that its owner can tell tokens apart.
+    prefix: Mapped[str] = mapped_column(sa.String(16), default="")
+    # A read-only token may read what its user may read and write nothing.
+    read_only: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -753,6 +791,25 @@ class Person(Stakeholder):
     )
     consent_on: Mapped[date | None]
     consent_source: Mapped[str | None] = mapped_column(sa.String(200))
+    # `consent`, `consent_on` and `consent_source` above are the current state of consent to
+    # programme communication (ConsentPurpose.communication); the two columns below are the
+    # other purposes' current status. Every purpose's history is in consent_records
+    # (crm.services.consent keeps these columns and that history together).
+    consent_reports: Mapped[Consent] = mapped_column(
+        enum_column(Consent, "consent_reports", 16), default=Consent.unknown
+    )
+    consent_publication: Mapped[Consent] = mapped_column(
+        enum_column(Consent, "consent_publication", 16), default=Consent.unknown
+    )
+    # Set when the person's personal data were erased (anonymised, irreversibly): the row stays
+    # so that the figures built on their participations do not change.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An administrator kept this person out of retention (crm services personal data), and why.
+    retention_exempt_reason: Mapped[str | None] = mapped_column(sa.String(300))
+    retention_exempt_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    retention_exempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # The database deletes positions with their person (ON DELETE CASCADE).
     affiliations: Mapped[list[Affiliation]] = relationship(
@@ -765,6 +822,56 @@ class Person(Stakeholder):
     )
 
     __mapper_args__ = {"polymorphic_identity": StakeholderKind.person}
+
+
+class ConsentRecord(Model):
+    """One statement of a person's consent to one purpose: the history behind the current
+    status held on the person (Person.consent, consent_reports, consent_publication)."""
+
+    __tablename__ = "consent_records"
+    __table_args__ = (
+        sa.Index("ix_consent_records_person_purpose", "person_id", "purpose", "recorded_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id", ondelete="CASCADE"))
+    purpose: Mapped[ConsentPurpose] = mapped_column(
+        enum_column(ConsentPurpose, "consent_purpose", 16)
+    )
+    status: Mapped[Consent] = mapped_column(enum_column(Consent, "consent_status", 16))
+    # The day the person gave or withdrew it (never in the future), when known.
+    stated_on: Mapped[date | None]
+    source: Mapped[ConsentSource] = mapped_column(
+        enum_column(ConsentSource, "consent_source", 16), default=ConsentSource.other
+    )
+    note: Mapped[str | None] = mapped_column(sa.String(200))
+    recorded_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    recorded_by: Mapped[User | None] = relationship()
+
+
+class CrossBorderTransfer(Model):
+    """A person's personal data included in an export marked "for headquarters" in a year.
+
+    One row per person and calendar year, however many such exports named them: the count of
+    rows for a year is what PIPL's threshold is measured against (crm.config
+    CROSS_BORDER_THRESHOLD).
+    """
+
+    __tablename__ = "cross_border_transfers"
+    __table_args__ = (sa.UniqueConstraint("person_id", "year", name="uq_cross_border_person_year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id", ondelete="CASCADE"))
+    year: Mapped[int] = mapped_column(index=True)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The export (its audit event) that first named them that year.
+    audit_event_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("audit_events.id", ondelete="SET NULL")
+    )
 
 
 class ContactDetail(Model):
