@@ -15,6 +15,7 @@ databases of its own on that server (crm_bench_*), never in the one the URL name
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import resource
 import statistics
@@ -158,6 +159,7 @@ def _run(url: str, args: argparse.Namespace, generation: dataset.Generation) -> 
     config = type("BenchConfig", (TestingConfig,), {"SQLALCHEMY_DATABASE_URI": url})
     app = create_app(config)
     email = _prepare(app)
+    gc.freeze()  # as wsgi.py does after start-up
     database = url.split(":")[0].split("+")[0]
     if generation.reused:
         print(f"Data set: scale {args.scale} on {database}, reused.")

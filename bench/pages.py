@@ -122,6 +122,7 @@ def pages(s: Subjects) -> list[Page]:
         Page("organisations: textile enterprises", "/organisations?sector=textile&type=enterprise"),
         Page("organisations by last contact", "/organisations?sort=last_contact&dir=desc"),
         Page("organisations, page 200", "/organisations?page=200"),
+        Page("organisations: influential and quiet", "/organisations?quiet=1"),
         Page("people", "/people"),
         Page("people by employer", f"/people?organisation={s.employer_id}"),
         Page("organisation with most interactions", f"/organisations/{s.organisation_id}"),

@@ -9,7 +9,7 @@ instead of computing them for every row.
 Every write that can change them calls `refresh` in its own transaction, before its commit:
 interactions logged, edited, trashed, restored or purged; follow-ups created, edited,
 completed, reopened, cancelled, trashed, restored or purged; merges. `rebuild` computes them
-for everyone (`flask crm reindex`, the generator).
+for everyone (`flask crm reindex`); the generator writes them from what it generated.
 
 They are written by Core UPDATE statements, never through the ORM attributes: an UPDATE
 through the mapper would bump the stakeholder's `version`, and whoever has its edit form open
