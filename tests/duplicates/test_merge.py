@@ -376,3 +376,32 @@ def test_person_with_the_same_email_is_flagged(login_as, make_person):
         .get_data(as_text=True)
     )
     assert "This may already be in the database" in page and "same email" in page
+
+
+def test_merge_page_names_owners_and_parents_and_formats_dates(
+    login_as, make_organisation, make_person, make_user
+):
+    """The choice between two values reads as the records themselves do: an owner and a parent
+    organisation by name, never by id; a date as every other page writes it."""
+    lin = make_user("coordinator", name="Lin Yue")
+    zhou = make_user("coordinator", name="Zhou Min")
+    group = make_organisation(display_name="Harmony Group")
+    keep = make_organisation(display_name="Harmony Garments Co., Ltd.", owner_id=lin.id)
+    gone = make_organisation(display_name="Harmony Garments", owner_id=zhou.id, parent_id=group.id)
+    first = make_person(
+        family_name="Li", given_name="Na", consent="given", consent_on=date(2026, 3, 5)
+    )
+    second = make_person(family_name="Li", given_name="Na")
+    client = login_as("coordinator")
+
+    page = client.get(f"/duplicates/merge?first={keep.id}&second={gone.id}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Lin Yue" in text and "Zhou Min" in text and "Harmony Group" in text
+    assert f">{lin.id}<" not in text and f">{group.id}<" not in text
+
+    text = client.get(f"/duplicates/merge?first={first.id}&second={second.id}").get_data(
+        as_text=True
+    )
+    assert "5 Mar 2026" in text and "2026-03-05" not in text
+    assert "Given" in text

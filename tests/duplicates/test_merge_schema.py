@@ -9,7 +9,10 @@ from crm.models import (
     Activity,
     ActivityParty,
     Affiliation,
+    ConsentPurpose,
+    ConsentRecord,
     ContactDetail,
+    CrossBorderTransfer,
     FollowUp,
     Interaction,
     Participation,
@@ -89,6 +92,13 @@ def _link_everything(gone_person, gone_org, keep_person, keep_org, in_app, make_
                 ContactDetail(
                     person_id=gone_person.id, kind="email", value="li@old.cn", value_key="li@old.cn"
                 ),
+                ConsentRecord(
+                    person_id=gone_person.id,
+                    purpose=ConsentPurpose.communication,
+                    status="given",
+                    source="verbal",
+                ),
+                CrossBorderTransfer(person_id=gone_person.id, year=2026),
             ]
         )
         db.session.commit()

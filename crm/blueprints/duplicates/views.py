@@ -1,5 +1,8 @@
 """Likely duplicates across the database, and merging two records into one."""
 
+from datetime import date
+from typing import Any
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -7,9 +10,10 @@ from flask_login import current_user
 
 from crm.access import Permission, permission_required
 from crm.blueprints.duplicates import bp
+from crm.blueprints.history import change_text, value_names
 from crm.models import Person, Stakeholder
 from crm.requests import MAX_ID, record_id
-from crm.services import duplicates, merge, stakeholders
+from crm.services import audit, duplicates, merge, stakeholders
 from crm.services.errors import Conflict, ServiceError
 
 
@@ -73,6 +77,23 @@ def _pair() -> tuple[Stakeholder, Stakeholder]:
     return first, second
 
 
+def _shown_rows(survivor: Stakeholder, other: Stakeholder) -> list[tuple[str, Any, Any, Any, Any]]:
+    """merge.preview's (field, mine, theirs), each value also as it reads: an owner or a
+    parent organisation by name, a choice by its label; dates stay dates (the template
+    formats them as every page does)."""
+    rows = merge.preview(survivor, other)
+    table = survivor.__tablename__
+    names = value_names(table, [(f, v) for f, *values in rows for v in values])
+
+    def shown(field: str, record: Stakeholder) -> Any:
+        value = getattr(record, field)
+        if value in (None, "") or isinstance(value, date | bool):
+            return value
+        return change_text(audit.json_value(value), field, table, names)
+
+    return [(f, mine, theirs, shown(f, survivor), shown(f, other)) for f, mine, theirs in rows]
+
+
 @bp.route("/merge", methods=["GET", "POST"])
 @permission_required(Permission.MERGE)
 def merge_records():
@@ -131,7 +152,7 @@ def merge_records():
                     "info",
                 )
             return redirect(detail_url(survivor))
-    rows = merge.preview(survivor, other) if type(survivor) is type(other) else []
+    rows = _shown_rows(survivor, other) if type(survivor) is type(other) else []
     labels = _field_labels(survivor)
     if type(survivor) is not type(other):
         errors.append(_("Only two organisations or two people can be merged."))
