@@ -48,7 +48,7 @@ test: install babel-compile
 
 ## The hostile-input tests with thousands of generated examples (make test runs a few).
 fuzz: install babel-compile
-	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -n $(PYTEST_WORKERS) -q tests/test_fuzz.py
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -n $(PYTEST_WORKERS) -q tests/test_fuzz.py tests/api/test_schemathesis.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -148,6 +148,8 @@ def pages(s: Subjects) -> list[Page]:
             REPORT_MS,
         ),
         Page("donor indicators", f"/reports/indicators?year={s.year}", REPORT_MS),
+        Page("cross-border transfers", "/reports/cross-border"),
+        Page("people by consent to reports", "/people?consent_reports=withdrawn"),
         Page("duplicates", "/duplicates?kind=person"),
         Page("export organisations CSV", "/organisations?format=csv", 1000, None),
         Page("export organisations XLSX", "/organisations?format=xlsx", 3000, None),

@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, has_request_context, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import event
@@ -112,6 +112,9 @@ def _select_locale() -> str | None:
     languages = list(Config.LANGUAGES)
     if not has_request_context():
         return None  # the command line: the default locale
+    api_user = g.get("api_user")  # the JSON API's token user (crm.api.auth)
+    if api_user is not None:
+        return str(api_user.locale)
     if current_user and current_user.is_authenticated:
         return str(current_user.locale)
     chosen = session.get("locale")
@@ -203,3 +206,11 @@ def _register_blueprints(app: Flask) -> None:
         reports,
     ):
         app.register_blueprint(module.bp)
+
+    from crm.blueprints import personal_data
+
+    app.register_blueprint(personal_data.bp)  # issue #11: subject access, erasure, retention
+
+    from crm import api
+
+    api.init_app(app)  # /api/v1: bearer tokens, JSON, described by /api/v1/openapi.json

@@ -43,6 +43,8 @@ class Permission(StrEnum):
     DELETE = "delete"  # to trash
     MERGE = "merge"
     EXPORT_PERSONAL = "export_personal"
+    ERASE_PERSONAL = "erase_personal"  # anonymise a person irreversibly (issue #11)
+    MANAGE_PERSONAL_DATA = "manage_personal_data"  # the personal-data audit page, retention
     MANAGE_USERS = "manage_users"
     MANAGE_TRASH = "manage_trash"  # restore and purge
     MANAGE_TOPICS = "manage_topics"  # the editable list of activity topics
@@ -57,6 +59,7 @@ _COORDINATOR = _MEMBER | {
     Permission.DELETE,
     Permission.MERGE,
     Permission.EXPORT_PERSONAL,
+    Permission.ERASE_PERSONAL,
 }
 
 GRANTS: dict[Role, frozenset[Permission]] = {

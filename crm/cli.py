@@ -47,6 +47,32 @@ def create_user(email: str, name: str, role: str, password: str | None, locale: 
         click.echo(f"Created {user.role.value} {user.email} (id {user.id}).")
 
 
+@crm.command("create-token")
+@click.argument("email")
+@click.option("--name", required=True, help="What the token is for, e.g. the script's name.")
+@click.option("--read-only", is_flag=True, help="The token may read, never write.")
+def create_token(email: str, name: str, read_only: bool) -> None:
+    """Create a personal API token for a user and print it (once: only its hash is kept).
+
+    Only the token goes to standard output, so `TOKEN=$(flask --app wsgi crm create-token
+    ...)` keeps it; what it is goes to standard error.
+    """
+    from crm.services import api_tokens
+
+    user = accounts.by_email(email)
+    if user is None:
+        click.echo(f"Error: no user with the email {email}.", err=True)
+        sys.exit(1)
+    try:
+        token, secret = api_tokens.create(user, name=name, read_only=read_only, actor=user)
+    except ServiceError as err:
+        _fail(err)
+    else:
+        scope = "read-only" if token.read_only else "read-write"
+        click.echo(f"Created {scope} token “{token.name}” for {user.email}:", err=True)
+        click.echo(secret)
+
+
 @crm.command("reset-2fa")
 @click.argument("email")
 def reset_two_factor(email: str) -> None:
@@ -243,7 +269,7 @@ def import_file(
         click.echo(f"Error: there is no active user {as_email}.", err=True)
         sys.exit(1)
     path = Path(file)
-    limits = imports.Limits(max_bytes=current_app.config["IMPORT_MAX_BYTES"])
+    limits = imports.Limits.from_config(current_app.config)
     try:
         table = imports.read_upload(path.read_bytes(), path.name, kind=kind, limits=limits)
         read = [table.source.get("format", "").upper(), table.source.get("encoding", "")]
@@ -439,3 +465,69 @@ def worker(workers: int, periodic: bool) -> None:
         f"Worker started: {workers} at a time, daily schedule {'on' if periodic else 'off'}."
     )
     consumer.run()
+
+
+@crm.command("erase")
+@click.argument("person_id", type=int)
+@click.option(
+    "--as",
+    "as_email",
+    metavar="EMAIL",
+    required=True,
+    help="The coordinator, manager or administrator who erases.",
+)
+def erase_person(person_id: int, as_email: str) -> None:
+    """Erase a person's personal data for good, keeping the figures (as the person page's
+    "Erase personal data")."""
+    from crm.extensions import db
+    from crm.models import Person
+    from crm.services import personal_data
+
+    actor = accounts.by_email(as_email)
+    if actor is None or not actor.is_enabled:
+        click.echo(f"Error: there is no active user {as_email}.", err=True)
+        sys.exit(1)
+    person = db.session.get(Person, person_id)
+    if person is None:
+        click.echo(f"Error: there is no person {person_id}.", err=True)
+        sys.exit(1)
+    try:
+        personal_data.erase(person, actor=actor)
+    except ServiceError as err:
+        _fail(err)
+    click.echo(f"Erased the personal data of person {person_id}.")
+
+
+@crm.command("retention")
+@click.option("--dry-run", is_flag=True, help="List who is past retention and why; change nothing.")
+@click.option(
+    "--years",
+    type=str,
+    default=None,
+    help="Years without activity [default: the RETENTION_YEARS setting].",
+)
+def retention(dry_run: bool, years: str | None) -> None:
+    """Erase the personal data of people with no activity for RETENTION_YEARS years (no
+    interaction, activity, follow-up or change to their record), unless exempted.
+    Idempotent: safe to run daily."""
+    from flask import current_app
+
+    from crm.services import clock, personal_data
+
+    try:
+        period = personal_data.check_years(
+            years if years is not None else current_app.config["RETENTION_YEARS"]
+        )
+        if dry_run:
+            found = personal_data.due(years=period, now=clock.now())
+            for row in found:
+                click.echo(
+                    f"{row.person_id}\t{row.name}\tlast activity {row.last_activity_on} "
+                    f"({row.last_kind.replace('_', '-')})"
+                )
+            click.echo(f"{len(found)} people past {period} years of retention (dry run).")
+            return
+        report = personal_data.run_retention(years=period, now=clock.now())
+    except ServiceError as err:
+        _fail(err)
+    click.echo(f"Erased {len(report.erased)} people past {period} years of retention.")

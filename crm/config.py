@@ -96,6 +96,14 @@ class Config:
     JOB_QUEUE_URL = os.environ.get("JOB_QUEUE_URL") or default_job_queue_url()
     JOB_QUEUE_IMMEDIATE = _bool("JOB_QUEUE_IMMEDIATE")
 
+    # List exports (crm.blueprints.reports.list_exports): one of up to EXPORT_INLINE_ROWS rows
+    # streams inside its request (under a second or so); a larger one is written by the
+    # worker to EXPORT_DIR/<job id>/ while its page shows the progress, then
+    # downloaded from there by the person who asked for it. The daily purge removes a file
+    # with its job's record (crm.jobs).
+    EXPORT_INLINE_ROWS = int(os.environ.get("EXPORT_INLINE_ROWS", "5000"))
+    EXPORT_DIR = os.environ.get("EXPORT_DIR") or str(INSTANCE_DIR / "exports")
+
     # Imports (crm.services.imports): the largest file accepted. A request may be a little
     # larger (the form around the file); anything beyond gets the 413 page, never a 500.
     IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))
@@ -166,6 +174,8 @@ class TestingConfig(Config):
     JOB_QUEUE_IMMEDIATE = True
     # Never the real instance/backups; tests that look at backups set a directory of their own.
     BACKUP_DIR = str(Path(tempfile.gettempdir()) / "crm-test-backups")
+    # Never the real instance/exports either; tests of large exports set their own.
+    EXPORT_DIR = str(Path(tempfile.gettempdir()) / "crm-test-exports")
 
 
 MIN_SECRET_KEY_BYTES = 32

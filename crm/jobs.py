@@ -2,8 +2,10 @@
 
 Work that may take longer than a page should runs in the worker (`flask --app wsgi crm
 worker`), never in a web request: checking the rows of a large upload (`stage_upload`,
-`start_check`), committing an import (`start_import`), and every day the reminder digests,
-discarding abandoned uploads and old job records, and SQLite's `PRAGMA optimize`. The
+`start_check`), committing an import (`start_import`), writing a list export too large for
+its request (`start_export`: crm.blueprints.reports.list_exports), and every day the reminder
+digests, discarding abandoned uploads and old job records (with their export files), and
+SQLite's `PRAGMA optimize`. The
 worker schedules the daily ones itself, at times of the programme's time zone
 (crm.services.clock), so a deployment needs no cron lines.
 
@@ -32,6 +34,8 @@ Messages are written in the language of the user who asked for the job.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import threading
 import time
@@ -53,6 +57,7 @@ from crm.extensions import db
 from crm.models import ImportBatch, ImportKind, ImportStatus, Job, JobKind, JobStatus, User
 from crm.services import clock, imports, jobs, mail, reminders
 from crm.services.errors import Conflict, ServiceError
+from crm.services.reporting import export_files
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +73,7 @@ SILENT_AFTER = timedelta(minutes=10)
 REMINDERS_AT = {"hour": "8", "minute": "30", "day_of_week": "1-5"}
 PURGE_AT = {"hour": "3", "minute": "10"}
 OPTIMIZE_AT = {"hour": "3", "minute": "40"}
+RETENTION_AT = {"hour": "2", "minute": "50"}  # issue #11: crm.services.personal_data.retention
 ABANDONED_IMPORTS_AFTER = timedelta(days=14)  # as `crm purge-imports` by default
 JOB_RECORDS_KEPT = timedelta(days=90)
 # An upload of up to this many rows is checked inside its request (under half a second);
@@ -159,6 +165,10 @@ def _build(app: Flask) -> JobQueue:
     @huey.periodic_task(programme_crontab(**PURGE_AT), name="purge")
     def purge_task() -> None:
         _in_context(app, purge)
+
+    @huey.periodic_task(programme_crontab(**RETENTION_AT), name="retention")
+    def retention_task() -> None:
+        _in_context(app, apply_retention)
 
     @huey.periodic_task(programme_crontab(**OPTIMIZE_AT), name="optimize_database")
     def optimize_task() -> None:
@@ -284,7 +294,16 @@ def _run_import(job: Job, actor: User, progress: Progress) -> dict[str, Any]:
     }
 
 
-RUNNERS: dict[JobKind, Runner] = {JobKind.import_: _run_import}
+def _run_export(job: Job, actor: User, progress: Progress) -> dict[str, Any]:
+    # The lists' exports are defined beside their pages, which import this module: looked up
+    # when a job runs, once every blueprint has been registered.
+    from crm.blueprints.reports import list_exports
+
+    root = Path(current_app.config["EXPORT_DIR"])
+    return list_exports.write(job, actor=actor, root=root, progress=progress)
+
+
+RUNNERS: dict[JobKind, Runner] = {JobKind.import_: _run_import, JobKind.export: _run_export}
 
 
 def enqueue(job: Job) -> Job:
@@ -378,6 +397,56 @@ def start_import(
         params={"batch_id": batch.id, "step": WRITE, "skip_invalid": bool(skip_invalid)},
     )
     return enqueue(job)
+
+
+class ExportRunning(Conflict):
+    """The same export is already being prepared for this user: `job` is that one."""
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(
+            _("This export is already being prepared: its page shows how far it has got.")
+        )
+        self.job = job
+
+
+# Query-string keys that do not change what an export holds.
+_NOT_FILTERS = frozenset({"format", "page", "per_page"})
+
+
+def export_subject(name: str, fmt: str, args: dict[str, str], *, actor: User) -> str:
+    """What an export job works on: one user's export of one list, format and filters, so
+    the same export is not prepared twice at once ("exports:<user>:<digest>")."""
+    filters = sorted((k, v.strip()) for k, v in args.items() if k not in _NOT_FILTERS and v.strip())
+    digest = hashlib.sha256(json.dumps([name, fmt, filters]).encode()).hexdigest()[:24]
+    return f"exports:{actor.id}:{digest}"
+
+
+def start_export(name: str, *, fmt: str, args: dict[str, str], actor: User) -> Job:
+    """Queue a large export of list `name` (its page's query-string `args`) as `fmt`;
+    returns the job. Raises ExportRunning while the same export of this user is queued or
+    running. The worker checks the list, the format and the user's permission again."""
+    key = export_subject(name, fmt, args, actor=actor)
+    running = jobs.active_for(key)
+    if running is not None:
+        raise ExportRunning(running)
+    job = jobs.create(
+        JobKind.export,
+        actor=actor,
+        subject=key,
+        params={"list": name, "format": fmt, "args": dict(args)},
+    )
+    return enqueue(job)
+
+
+def export_file(job: Job, *, actor: User) -> Path | None:
+    """The file a finished export job wrote, for the user who asked for it only; None for
+    anyone else, for a job that did not write one, and once the file has been purged."""
+    if job.kind != JobKind.export or job.created_by_id != actor.id:
+        return None
+    if job.status != JobStatus.done or not job.result:
+        return None
+    root = Path(current_app.config["EXPORT_DIR"])
+    return export_files.find(root, job.id, str(job.result.get("file") or ""))
 
 
 def require_no_import(batch: ImportBatch) -> None:
@@ -484,10 +553,21 @@ def send_reminders(app: Flask) -> reminders.Report:
 
 
 def purge(app: Flask) -> tuple[int, int]:
-    """Discard uploads abandoned for two weeks and forget job records older than 90 days."""
+    """Discard uploads abandoned for two weeks, forget job records older than 90 days and
+    remove the export files of the jobs forgotten (or failed)."""
     batches = imports.purge_abandoned(older_than=ABANDONED_IMPORTS_AFTER)
     records = jobs.purge_finished(older_than=JOB_RECORDS_KEPT)
+    export_files.purge(Path(app.config["EXPORT_DIR"]))
     return batches, records
+
+
+def apply_retention(app: Flask) -> int:
+    """Erase the personal data of people past RETENTION_YEARS without activity, as
+    `crm retention` does (idempotent); returns how many were erased."""
+    from crm.services import personal_data
+
+    report = personal_data.run_retention(years=app.config["RETENTION_YEARS"], now=clock.now())
+    return len(report.erased)
 
 
 def optimize_database(app: Flask) -> bool:

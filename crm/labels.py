@@ -33,6 +33,8 @@ FIELD_LABELS = {
     "consent": _l("Consent"),
     "consent_on": _l("Consent date"),
     "consent_source": _l("Consent source"),
+    "consent_reports": _l("Consent to reports"),
+    "consent_publication": _l("Consent to publication"),
     "tags": _l("Tags"),
     "affiliation": _l("Position added"),
     "affiliation_ended": _l("Position ended"),

@@ -28,6 +28,9 @@ PUBLIC = {
     "static",
     "bootstrap.static",
     "calendar.feed",
+    # The API's description and its page: no record, no personal data (issue #12).
+    "api.openapi_json",
+    "api.docs",
 }
 METHODS = ("GET", "POST")
 ROLES = (None, Role.viewer, Role.member, Role.coordinator, Role.manager, Role.admin)
@@ -53,6 +56,37 @@ ROUTES = [
     ("GET",  "/profile/two-factor",                             (302, 200, 200, 200, 200, 200)),
     ("POST", "/profile/two-factor",                             (302, 400, 400, 400, 400, 400)),
     ("GET",  "/healthz",                                        (200, 200, 200, 200, 200, 200)),
+    # Personal API tokens: an empty form is refused with a message (302 back to the profile);
+    # another user's token, or none, is 404.
+    ("POST", "/profile/tokens",                                 (302, 302, 302, 302, 302, 302)),
+    ("POST", "/profile/tokens/1/revoke",                        (302, 404, 404, 404, 404, 404)),
+    # The JSON API answers bearer tokens only (tests/api): a session is a 401.
+    ("GET",  "/api/v1/openapi.json",                            (200, 200, 200, 200, 200, 200)),
+    ("GET",  "/api/v1/docs",                                    (200, 200, 200, 200, 200, 200)),
+    ("GET",  "/api/v1/organisations",                        (401, 401, 401, 401, 401, 401)),
+    ("GET",  "/api/v1/organisations/1",                      (401, 401, 401, 401, 401, 401)),
+    ("GET",  "/api/v1/people",                               (401, 401, 401, 401, 401, 401)),
+    ("GET",  "/api/v1/people/1",                             (401, 401, 401, 401, 401, 401)),
+    ("GET",  "/api/v1/activities",                           (401, 401, 401, 401, 401, 401)),
+    ("GET",  "/api/v1/activities/1",                         (401, 401, 401, 401, 401, 401)),
+    ("GET",  "/api/v1/interactions",                         (401, 401, 401, 401, 401, 401)),
+    ("GET",  "/api/v1/interactions/1",                       (401, 401, 401, 401, 401, 401)),
+    ("GET",  "/api/v1/follow-ups",                           (401, 401, 401, 401, 401, 401)),
+    ("GET",  "/api/v1/follow-ups/1",                         (401, 401, 401, 401, 401, 401)),
+    ("GET",  "/api/v1/tags",                                 (401, 401, 401, 401, 401, 401)),
+    ("GET",  "/api/v1/topics",                               (401, 401, 401, 401, 401, 401)),
+    ("GET",  "/api/v1/topics/1",                             (401, 401, 401, 401, 401, 401)),
+    ("GET",  "/api/v1/reports/engagement",                   (401, 401, 401, 401, 401, 401)),
+    ("GET",  "/api/v1/reports/indicators",                   (401, 401, 401, 401, 401, 401)),
+    ("POST", "/api/v1/organisations",                        (401, 401, 401, 401, 401, 401)),
+    ("POST", "/api/v1/people",                               (401, 401, 401, 401, 401, 401)),
+    ("POST", "/api/v1/activities",                           (401, 401, 401, 401, 401, 401)),
+    ("POST", "/api/v1/activities/1/parties",                 (401, 401, 401, 401, 401, 401)),
+    ("POST", "/api/v1/activities/1/participants",            (401, 401, 401, 401, 401, 401)),
+    ("POST", "/api/v1/interactions",                         (401, 401, 401, 401, 401, 401)),
+    ("POST", "/api/v1/follow-ups",                           (401, 401, 401, 401, 401, 401)),
+    ("POST", "/api/v1/follow-ups/1/complete",                (401, 401, 401, 401, 401, 401)),
+    ("POST", "/api/v1/topics",                               (401, 401, 401, 401, 401, 401)),
     ("GET",  "/static/css/app.css",                             (200, 200, 200, 200, 200, 200)),
     ("GET",  "/bootstrap/static/css/bootstrap.min.css",         (200, 200, 200, 200, 200, 200)),
     ("GET",  "/",                                               (302, 200, 200, 200, 200, 200)),
@@ -79,6 +113,7 @@ ROUTES = [
     ("POST", "/stakeholders/{person}/affiliations",             (302, 403, 400, 400, 400, 400)),
     ("POST", "/stakeholders/affiliations/{affiliation}/end",    (302, 403, 302, 302, 302, 302)),
     ("GET",  "/people/{person}/vcard",                          (302, 403, 403, 200, 200, 200)),
+    ("POST", "/people/{person}/consent",                        (302, 403, 400, 400, 400, 400)),
     ("GET",  "/people/export.vcf",                              (302, 403, 403, 200, 200, 200)),
     ("GET",  "/interactions",                                   (302, 200, 200, 200, 200, 200)),
     ("GET",  "/interactions/new",                               (302, 403, 200, 200, 200, 200)),
@@ -106,6 +141,7 @@ ROUTES = [
     ("GET",  "/reports?table=not_contacted&format=csv",         (302, 403, 403, 200, 200, 200)),
     ("GET",  "/reports?format=xlsx",                            (302, 200, 200, 200, 200, 200)),
     # Donor indicators: everyone reads them; managers and administrators keep them.
+    ("GET",  "/reports/cross-border",                           (302, 200, 200, 200, 200, 200)),
     ("GET",  "/reports/indicators",                             (302, 200, 200, 200, 200, 200)),
     ("GET",  "/reports/indicators?format=xlsx",                 (302, 200, 200, 200, 200, 200)),
     ("GET",  "/reports/indicators/new",                         (302, 403, 403, 403, 200, 200)),
@@ -149,6 +185,9 @@ ROUTES = [
     # permission check has passed; tests/imports/test_views.py covers real batches.
     ("GET",  "/jobs/999999",                                    (302, 404, 404, 404, 404, 404)),
     ("GET",  "/jobs/999999.json",                               (302, 404, 404, 404, 404, 404)),
+    # A large list export, asked for from the page its list answers with (form empty here).
+    ("POST", "/jobs/exports",                                   (302, 400, 400, 400, 400, 400)),
+    ("GET",  "/jobs/999999/download",                           (302, 404, 404, 404, 404, 404)),
     ("GET",  "/imports",                                        (302, 403, 403, 200, 200, 200)),
     ("POST", "/imports",                                        (302, 403, 403, 400, 400, 400)),
     ("GET",  "/imports/999999",                                 (302, 403, 403, 404, 404, 404)),
@@ -186,6 +225,15 @@ ROUTES = [
     ("POST", "/activities/topics",                              (302, 403, 403, 403, 403, 400)),
     ("POST", "/activities/topics/{topic}",                      (302, 403, 403, 403, 403, 400)),
     ("POST", "/activities/topics/defaults",                     (302, 403, 403, 403, 403, 302)),
+    # Personal data (issue #11): coordinators and up export and erase; admins audit.
+    ("GET",  "/people/{person}/data",                           (302, 403, 403, 200, 200, 200)),
+    ("GET",  "/people/{person}/data.json",                      (302, 403, 403, 200, 200, 200)),
+    ("GET",  "/people/{person}/erase",                          (302, 403, 403, 200, 200, 200)),
+    ("POST", "/people/{person}/erase",                          (302, 403, 403, 400, 400, 400)),
+    ("GET",  "/admin/retention",                                (302, 403, 403, 403, 403, 200)),
+    ("POST", "/admin/retention/{person}/exempt",                (302, 403, 403, 403, 403, 400)),
+    ("GET",  "/admin/audit",                                    (302, 403, 403, 403, 403, 200)),
+    ("GET",  "/admin/audit?format=csv",                         (302, 403, 403, 403, 403, 200)),
 ]
 # fmt: on
 

@@ -404,6 +404,8 @@ def _person_rows(
                 # 60,000 numbers: the digits after the plus (tests/test_demo.py checks).
                 "phone_key": "+" + phone[1:].replace(" ", ""),
                 "consent": "given",
+                "consent_reports": "unknown",
+                "consent_publication": "unknown",
                 "job_title": rng.choice(
                     ["HR Director", "CSR Manager", "EHS Manager", "Union Chair"]
                 ),

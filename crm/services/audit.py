@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -12,6 +14,20 @@ import sqlalchemy as sa
 
 from crm.extensions import db
 from crm.models import Activity, AuditAction, AuditEvent, Stakeholder, User
+
+# How the writes being made reach the service (an API token: "via API token Sync"), set by
+# the caller around its service call (`with audit.via(...)`) and added to every event.
+_VIA: ContextVar[str] = ContextVar("audit_via", default="")
+
+
+@contextmanager
+def via(channel: str) -> Iterator[None]:
+    """Every event recorded inside the block says `channel` in its summary."""
+    reset = _VIA.set(channel)
+    try:
+        yield
+    finally:
+        _VIA.reset(reset)
 
 
 def json_value(value: Any) -> Any:
@@ -54,6 +70,10 @@ def record(
     """Add an AuditEvent to the current transaction (the caller commits)."""
     if entity.id is None:
         db.session.flush()
+    channel = _VIA.get()
+    if channel:
+        # The channel survives the cut to 300 characters; the summary gives way.
+        summary = f"{summary[: 296 - len(channel)]} ({channel})" if summary else channel
     event = AuditEvent(
         actor_id=actor.id if actor is not None else None,
         action=action,

@@ -54,13 +54,12 @@ from crm.extensions import db
 from crm.models import (
     Affiliation,
     AuditAction,
-    Consent,
     Gender,
     Organisation,
     Person,
     User,
 )
-from crm.services import audit, contact_details, names
+from crm.services import audit, consent, contact_details, names
 from crm.services.errors import InvalidInput, NotFound, PermissionDenied
 from crm.services.stakeholders import PersonCriteria, people_query
 from crm.services.text import clean_text
@@ -258,7 +257,7 @@ def export_person(person: Person, *, actor: User) -> str:
     _require(actor)
     if person.deleted_at is not None:
         raise NotFound(_("No such record."))
-    if person.consent == Consent.withdrawn:
+    if not consent.may_export_contact(person):
         raise PermissionDenied(
             _("This person has withdrawn consent: their contact details are not exported.")
         )
@@ -276,13 +275,14 @@ def export_people(
 
     The permission check runs now (PermissionDenied before anything is produced); the query
     runs as the chunks are read, in batches by id, so a long list never sits in memory. People
-    who withdrew consent are left out. Each batch writes one `export` AuditEvent per person in
-    it and commits before its text is handed out: the trail never misses a card that was sent.
+    who withdrew consent to communication or to reports are left out (crm.services.consent).
+    Each batch writes one `export` AuditEvent per person in it and commits before its text is
+    handed out: the trail never misses a card that was sent.
     """
     _require(actor)
     stmt = (
         people_query(criteria)
-        .where(Person.consent != Consent.withdrawn)
+        .where(consent.contact_exportable())
         .options(selectinload(Person.affiliations).selectinload(Affiliation.organisation))
         .order_by(Person.id)
         .limit(batch_size)

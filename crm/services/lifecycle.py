@@ -61,6 +61,9 @@ class Lifecycle:
     # The stakeholders whose stored contact dates count the record (an interaction's, a
     # follow-up's): refreshed when it goes to the trash, comes back or is purged.
     contacts_of: Callable[[Any], Iterable[int | None]] | None = None
+    # Called by purge instead of the DELETE for records the figures are built on (a person:
+    # crm.services.personal_data.erasure.purge anonymises them); True when it kept the row.
+    keep: Callable[[Any, User], bool] | None = None
 
 
 def delete(record: Any, rules: Lifecycle, *, actor: User) -> None:
@@ -107,6 +110,10 @@ def purge(record: Any, rules: Lifecycle, *, actor: User) -> None:
     if record.deleted_at is None:
         raise InvalidInput(_("Only records in the trash can be purged."))
     record_id, table_name = record.id, record.__tablename__
+    if rules.keep is not None and rules.keep(record, actor):
+        db.session.commit()
+        log.info("%s %s purged: anonymised and kept for the figures", table_name, record_id)
+        return
     # Read before the DELETE takes the links with it.
     contacts = list(rules.contacts_of(record)) if rules.contacts_of is not None else []
     audit.record(record, actor=actor, action=AuditAction.purge, summary=rules.summary(record))

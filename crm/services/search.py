@@ -263,7 +263,8 @@ def index(stakeholder: Stakeholder) -> None:
     """Bring a stakeholder's index entry up to date; records in the trash have none."""
     if stakeholder.id is None:
         db.session.flush()
-    if stakeholder.deleted_at is not None:
+    if stakeholder.deleted_at is not None or getattr(stakeholder, "erased_at", None) is not None:
+        # Erased people (crm.services.personal_data) are not found either.
         remove(_entity_type(stakeholder), stakeholder.id)
         return
     store(document_for(stakeholder))
@@ -327,6 +328,8 @@ def rebuild(*, batch: int = 500) -> int:
     writer = BulkWriter()
     for model in (Organisation, Person):
         stmt = sa.select(model).where(model.deleted_at.is_(None)).execution_options(yield_per=batch)
+        if model is Person:
+            stmt = stmt.where(Person.erased_at.is_(None))
         for stakeholder in db.session.scalars(stmt):
             writer.add(document_for(stakeholder))
     for indexer in _INDEXERS:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
 from crm.access import Permission, can
 from crm.extensions import db
@@ -85,13 +86,23 @@ def _clean(name: str | None, name_zh: str | None, *, exclude_id: int | None) -> 
     return name, name_zh
 
 
+def _flush_or_taken() -> None:
+    """The unique constraint decides: the check above compares with the database's lower(),
+    which on SQLite folds only ASCII ("Ý" and "ý" pass it), and two saves can race."""
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise InvalidInput(_("There is already a topic with this name."), field="name") from None
+
+
 def create(name: str | None, name_zh: str | None, *, actor: User) -> Topic:
     """Add an active topic (administrators). Raises InvalidInput for an empty or taken name."""
     _require(actor)
     name, name_zh = _clean(name, name_zh, exclude_id=None)
     topic = Topic(name=name, name_zh=name_zh or None, is_active=True)
     db.session.add(topic)
-    db.session.flush()
+    _flush_or_taken()
     audit.record(
         topic,
         actor=actor,
@@ -112,6 +123,7 @@ def update(
     before = audit.snapshot(topic, ("name", "name_zh", "is_active"))
     topic.name, topic.name_zh, topic.is_active = name, name_zh or None, bool(is_active)
     changed = audit.diff(before, audit.snapshot(topic, ("name", "name_zh", "is_active")))
+    _flush_or_taken()
     if changed:
         audit.record(topic, actor=actor, action=AuditAction.update, changes=changed, summary=name)
     db.session.commit()

@@ -157,4 +157,8 @@ def test_every_audit_action_has_its_own_label():
         "purge": "purged",
         "merge": "merged",
         "export": "exported",
+        "access": "exported their data",
+        "erase": "erased",
+        "consent": "recorded consent",
+        "retention": "applied retention",
     }

@@ -41,6 +41,7 @@ from crm.services import (
     audit,
     calendars,
     clock,
+    consent,
     imports,
     interactions,
     stakeholders,
@@ -206,8 +207,12 @@ def export_participants(activity_id: int):
     """The participants of an activity as CSV or Excel (`?format=`; CSV when not given)."""
     activity = activities.get(activity_id)
     fmt = downloads.requested_format() or "csv"
-    audit = downloads.check_personal("participants", {"activity": activity.id, "format": fmt})
     listed = activities.participants(activity)
+    audit = downloads.check_personal(
+        "participants",
+        {"activity": activity.id, "format": fmt} | request.args.to_dict(),
+        people=[p.person_id for p in listed],
+    )
     sheet = exports.Sheet(_("Participants"), _participant_columns(), listed)
     return downloads.send(fmt, f"participants-{activity.id}", [sheet], audit=audit)
 
@@ -570,8 +575,12 @@ def _participant_columns() -> list[exports.Column]:
     gender = exports.labels(Gender)
     status, role = exports.labels(ParticipationStatus), exports.labels(ParticipationRole)
     return [
-        Col(_("Name"), lambda p: p.person.display_name, width=28),
-        Col(_("Chinese name"), lambda p: p.person.chinese_name, width=16),
+        Col(_("Name"), lambda p: consent.shown_name(p.person), width=28),
+        Col(
+            _("Chinese name"),
+            lambda p: p.person.chinese_name if consent.is_named(p.person) else None,
+            width=16,
+        ),
         Col(_("Gender"), lambda p: gender(p.person.gender), width=12),
         Col(
             _("Organisation at the time"),
@@ -584,3 +593,14 @@ def _participant_columns() -> list[exports.Column]:
         Col(_("Status"), lambda p: status(p.status), width=12),
         Col(_("Role"), lambda p: role(p.role), width=12),
     ]
+
+
+# The JSON API (crm.api) fills the same form, with the same choices, from a JSON body.
+def api_form(activity: Activity | None = None, **kwargs: Any) -> ActivityForm:
+    """The activity form with its choices; an activity's own topics stay offered."""
+    return _form(keep=_topics(activity) if activity is not None else None, **kwargs)
+
+
+def api_loaded(activity: Activity) -> ActivityForm:
+    """The edit form as the saved activity fills it."""
+    return _loaded(activity)

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from crm.blueprints.auth import second_factor, views  # noqa: E402, F401
+from crm.blueprints.auth import second_factor, tokens, views  # noqa: E402, F401

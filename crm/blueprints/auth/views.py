@@ -28,9 +28,10 @@ from crm.blueprints.auth.forms import (
     RecoveryCodeForm,
 )
 from crm.blueprints.auth.sessions import LAST_SEEN
+from crm.blueprints.auth.tokens import TokenForm
 from crm.blueprints.common import attach_error
 from crm.models import User
-from crm.services import accounts, clock, two_factor
+from crm.services import accounts, api_tokens, clock, two_factor
 from crm.services.errors import ServiceError
 
 # A password accepted waits this long for its second factor.
@@ -187,4 +188,6 @@ def profile():
         form=form,
         password_form=password_form,
         recovery_codes_left=two_factor.recovery_codes_left(user) if user.has_two_factor else 0,
+        api_tokens=api_tokens.tokens_of(user),
+        token_form=TokenForm(prefix="token", formdata=None),
     ), status

@@ -43,6 +43,10 @@ def _messages() -> dict[int, tuple[str, str]]:
 
 
 def render_error(status: int, detail: str | None = None):
+    if request.path.startswith("/api/"):  # the API's one shape (crm.api.errors)
+        from crm.api.errors import error_response
+
+        return error_response(status, detail), status
     title, message = _messages().get(status, (_("Error"), ""))
     request_id = current_request_id() if status >= 500 else None
     if _wants_json():

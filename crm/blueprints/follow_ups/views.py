@@ -2,19 +2,20 @@ from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from crm.access import Permission, permission_required
-from crm.blueprints.common import attach_error, list_args, save_edit
+from crm.blueprints.common import ListArgs, attach_error, list_args, save_edit
 from crm.blueprints.follow_ups import bp
 from crm.blueprints.follow_ups.forms import CompleteForm, FollowUpForm, ReassignForm
-from crm.blueprints.reports import downloads
+from crm.blueprints.reports import downloads, list_exports
 from crm.extensions import db
 from crm.forms import id_choices
-from crm.models import Activity, FollowUp, FollowUpStatus, Priority
+from crm.models import Activity, FollowUp, FollowUpStatus, Priority, User
 from crm.requests import record_id
-from crm.services import clock, follow_ups, mail, stakeholders
+from crm.services import clock, cross_border, follow_ups, mail, stakeholders
 from crm.services.errors import InvalidInput, ServiceError
 from crm.services.reporting import exports
 
@@ -41,11 +42,9 @@ def _form(**kwargs: Any) -> FollowUpForm:
     return form
 
 
-@bp.route("")
-def index():
-    args = list_args()
+def _criteria(args: ListArgs) -> follow_ups.Criteria:
     status = args.text("status") or "open"
-    criteria = follow_ups.Criteria(
+    return follow_ups.Criteria(
         status=status if status in {s.value for s in FollowUpStatus} | {"all"} else "open",
         assignee_id=args.integer("assignee"),
         stakeholder_id=args.integer("stakeholder"),
@@ -54,12 +53,23 @@ def index():
         sort=args.sort(follow_ups.SORTS, default="due"),
         descending=args.descending(),
     )
+
+
+@list_exports.register("follow-ups", title=_l("Follow-ups"), personal=True)
+def _export(args: ListArgs, actor: User) -> list_exports.Built:
+    listing = follow_ups.listing(_criteria(args), today=clock.today())
+    sheet = exports.query_sheet(_("Follow-ups"), listing, _export_fields())
+    people = cross_border.ids_in(listing, "stakeholder_id")
+    return list_exports.Built("follow-ups", sheet, listing, people=people)
+
+
+@bp.route("")
+def index():
+    args = list_args()
+    criteria = _criteria(args)
     fmt = downloads.requested_format()
     if fmt:
-        audit = downloads.check_personal("follow-ups", request.args.to_dict())
-        listing = follow_ups.listing(criteria, today=clock.today())
-        sheet = exports.query_sheet(_("Follow-ups"), listing, _export_fields())
-        return downloads.send(fmt, "follow-ups", [sheet], audit=audit)
+        return list_exports.respond("follow-ups", fmt)
     page = follow_ups.search(
         criteria, today=clock.today(), page=args.page(), per_page=args.per_page()
     )
@@ -252,7 +262,11 @@ def _export_fields() -> list[exports.Field]:
         Field(_("Priority"), FollowUp.priority, width=10, shown=exports.labels(Priority)),
         Field(_("Due on"), FollowUp.due_on, "date"),
         Field(_("Assignee"), exports.user_name(FollowUp.assignee_id), width=20),
-        Field(_("Stakeholder"), exports.stakeholder_name(FollowUp.stakeholder_id)),
+        Field(
+            _("Stakeholder"),
+            exports.stakeholder_name(FollowUp.stakeholder_id),
+            shown=exports.anonymous,
+        ),
         Field(_("Activity"), exports.activity_title(FollowUp.activity_id), width=30),
         Field(_("Details"), FollowUp.details, width=50),
         Field(_("Created"), FollowUp.created_at, "datetime"),
@@ -260,3 +274,9 @@ def _export_fields() -> list[exports.Field]:
         Field(_("Completed"), FollowUp.completed_at, "datetime"),
         Field(_("Completion note"), FollowUp.completion_note, width=40),
     ]
+
+
+# The JSON API (crm.api) fills the same form, with the same choices, from a JSON body.
+def api_form(**kwargs: Any) -> FollowUpForm:
+    """The follow-up form with its choices (`formdata`, `obj` as for any form)."""
+    return _form(**kwargs)

@@ -3,13 +3,14 @@ from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from crm.access import Permission, permission_required
-from crm.blueprints.common import attach_error, list_args, save_edit
+from crm.blueprints.common import ListArgs, attach_error, list_args, save_edit
 from crm.blueprints.interactions import bp
 from crm.blueprints.interactions.forms import InteractionForm
-from crm.blueprints.reports import downloads
+from crm.blueprints.reports import downloads, list_exports
 from crm.extensions import db
 from crm.forms import chinese_first, id_choices
 from crm.models import (
@@ -23,7 +24,17 @@ from crm.models import (
     User,
 )
 from crm.requests import record_id
-from crm.services import accounts, audit, clock, follow_ups, interactions, mail, stakeholders
+from crm.services import (
+    accounts,
+    audit,
+    clock,
+    consent,
+    cross_border,
+    follow_ups,
+    interactions,
+    mail,
+    stakeholders,
+)
 from crm.services.errors import PermissionDenied, ServiceError
 from crm.services.reporting import exports
 
@@ -77,10 +88,8 @@ def _attach(form: InteractionForm, err: ServiceError) -> None:
     attach_error(form, err)
 
 
-@bp.route("")
-def index():
-    args = list_args()
-    criteria = interactions.Criteria(
+def _criteria(args: ListArgs) -> interactions.Criteria:
+    return interactions.Criteria(
         start=args.date("from"),
         end=args.date("to"),
         channel=args.choice("channel", Channel),
@@ -93,13 +102,26 @@ def index():
         sort=args.sort(interactions.SORTS, default="when"),
         descending=args.text("dir") != "asc",
     )
+
+
+@list_exports.register("interactions", title=_l("Interactions"), personal=True)
+def _export(args: ListArgs, actor: User) -> list_exports.Built:
+    criteria = _criteria(args)
+    listing = interactions.listing(criteria)
+    rows = exports.iterate(listing)
+    sheet = exports.Sheet(_("Interactions"), _export_columns(actor), rows)
+    period = (criteria.start, criteria.end) if criteria.start and criteria.end else None
+    people = cross_border.involved_in(listing)
+    return list_exports.Built("interactions", sheet, listing, period, people=people)
+
+
+@bp.route("")
+def index():
+    args = list_args()
+    criteria = _criteria(args)
     fmt = downloads.requested_format()
     if fmt:
-        audit = downloads.check_personal("interactions", request.args.to_dict())
-        rows = exports.iterate(interactions.listing(criteria))
-        sheet = exports.Sheet(_("Interactions"), _export_columns(current_user), rows)
-        period = (criteria.start, criteria.end) if criteria.start and criteria.end else None
-        return downloads.send(fmt, "interactions", [sheet], period=period, audit=audit)
+        return list_exports.respond("interactions", fmt)
     page = interactions.list_interactions(criteria, page=args.page(), per_page=args.per_page())
     return render_template(
         "interactions/index.html",
@@ -237,7 +259,7 @@ def _export_columns(user: User) -> list[exports.Column]:
         Col(_("Channel"), lambda i: channel(i.channel), width=12),
         Col(_("Direction"), lambda i: direction(i.direction), width=10),
         Col(_("Subject"), lambda i: i.subject if seen(i, i.subject) else hidden, width=40),
-        Col(_("With"), lambda i: ", ".join(s.display_name for s in i.stakeholders), width=40),
+        Col(_("With"), lambda i: ", ".join(map(consent.shown_name, i.stakeholders)), width=40),
         Col(_("Staff present"), lambda i: ", ".join(u.name for u in i.staff), width=24),
         Col(_("Activity"), lambda i: i.activity.title if i.activity else None, width=30),
         Col(_("Summary"), lambda i: seen(i, i.summary), width=60),
@@ -245,3 +267,14 @@ def _export_columns(user: User) -> list[exports.Column]:
         Col(_("Confidential"), lambda i: i.is_confidential, width=12),
         Col(_("Logged by"), lambda i: i.logged_by.name if i.logged_by else None, width=20),
     ]
+
+
+# The JSON API (crm.api) fills the same form, with the same choices, from a JSON body.
+def api_form(**kwargs: Any) -> InteractionForm:
+    """The interaction form with its choices (`formdata`, `obj` as for any form)."""
+    return _form(**kwargs)
+
+
+def api_loaded(interaction: Interaction) -> InteractionForm:
+    """The edit form as the saved interaction fills it."""
+    return _loaded(interaction)

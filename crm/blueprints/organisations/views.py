@@ -3,16 +3,17 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from crm import provinces
 from crm.access import Permission, permission_required
 from crm.blueprints import submissions
-from crm.blueprints.common import attach_error, list_args, save_edit
+from crm.blueprints.common import ListArgs, attach_error, list_args, save_edit
 from crm.blueprints.history import timeline_names
 from crm.blueprints.organisations import bp
 from crm.blueprints.organisations.forms import OrganisationForm
-from crm.blueprints.reports import downloads
+from crm.blueprints.reports import downloads, list_exports
 from crm.blueprints.stakeholders.forms import RelationshipForm
 from crm.blueprints.stakeholders.helpers import relationship_form
 from crm.forms import id_choices
@@ -24,6 +25,7 @@ from crm.models import (
     Sector,
     SizeBand,
     SupplyChainRole,
+    User,
 )
 from crm.services import (
     accounts,
@@ -46,10 +48,8 @@ def _form(**kwargs: Any) -> OrganisationForm:
     return form
 
 
-@bp.route("")
-def index():
-    args = list_args()
-    criteria = stakeholders.OrganisationCriteria(
+def _criteria(args: ListArgs) -> stakeholders.OrganisationCriteria:
+    return stakeholders.OrganisationCriteria(
         q=args.text("q"),
         org_type=args.choice("type", OrgType),
         sector=args.choice("sector", Sector),
@@ -64,11 +64,22 @@ def index():
         interest=args.rating("interest"),
         quiet_on=clock.today() if args.text("quiet") == "1" else None,
     )
+
+
+@list_exports.register("organisations", title=_l("Organisations"))
+def _export(args: ListArgs, actor: User) -> list_exports.Built:
+    listing = stakeholders.organisations_listing(_criteria(args))
+    sheet = exports.query_sheet(_("Organisations"), listing, _export_fields())
+    return list_exports.Built("organisations", sheet, listing)
+
+
+@bp.route("")
+def index():
+    args = list_args()
+    criteria = _criteria(args)
     fmt = downloads.requested_format()
     if fmt:
-        listing = stakeholders.organisations_listing(criteria)
-        sheet = exports.query_sheet(_("Organisations"), listing, _export_fields())
-        return downloads.send(fmt, "organisations", [sheet])
+        return list_exports.respond("organisations", fmt)
     # The page asked for, however large: past the end, the last page shows with a note.
     requested = request.args.get("page", 1, type=int) or 1
     page = stakeholders.list_organisations(criteria, page=requested, per_page=args.per_page())
@@ -219,3 +230,14 @@ def _export_fields() -> list[exports.Field]:
         Field(_("Tags"), exports.tag_names(Organisation), width=24),
         Field(_("Updated"), Organisation.updated_at, "datetime"),
     ]
+
+
+# The JSON API (crm.api) fills the same form, with the same choices, from a JSON body.
+def api_form(**kwargs: Any) -> OrganisationForm:
+    """The organisation form with its choices (`formdata`, `obj` as for any form)."""
+    return _form(**kwargs)
+
+
+def api_loaded(organisation: Organisation) -> OrganisationForm:
+    """The edit form as the saved organisation fills it."""
+    return _loaded(organisation)

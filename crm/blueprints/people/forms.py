@@ -16,6 +16,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from crm.forms import (
+    BaseForm,
     OptionalIntSelectField,
     PickerField,
     TagsField,
@@ -23,7 +24,7 @@ from crm.forms import (
     enum_choices,
     validate_not_future,
 )
-from crm.models import Consent, EngagementLevel, Gender, Language
+from crm.models import Consent, ConsentPurpose, ConsentSource, EngagementLevel, Gender, Language
 from crm.services import contact_details
 
 
@@ -127,3 +128,24 @@ class NewPersonForm(PersonForm):
     )
 
     NOT_DATA = PersonForm.NOT_DATA | {"employer_id"}
+
+
+class ConsentForm(BaseForm):
+    """One statement of a person's consent to one purpose (crm.services.consent)."""
+
+    purpose = SelectField(_l("Purpose"), choices=enum_choices(ConsentPurpose))
+    status = SelectField(_l("Status"), choices=enum_choices(Consent), default=Consent.given.value)
+    stated_on = DateField(
+        _l("Stated on"),
+        validators=[Optional(), validate_not_future],
+        description=_l("The day the person gave or withdrew it."),
+    )
+    source = SelectField(
+        _l("Source"), choices=enum_choices(ConsentSource), default=ConsentSource.other.value
+    )
+    note = StringField(
+        _l("Note"),
+        validators=[Optional(), Length(max=200)],
+        description=_l("For example: sign-in sheet of the March training"),
+    )
+    submit = SubmitField(_l("Record consent"))

@@ -11,24 +11,35 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from crm.access import Permission, permission_required
 from crm.blueprints import submissions
-from crm.blueprints.common import attach_error, list_args, save_edit
+from crm.blueprints.common import ListArgs, attach_error, list_args, save_edit
 from crm.blueprints.history import timeline_names
 from crm.blueprints.people import bp
-from crm.blueprints.people.forms import NewPersonForm, PersonForm
-from crm.blueprints.reports import downloads
+from crm.blueprints.people.forms import ConsentForm, NewPersonForm, PersonForm
+from crm.blueprints.reports import downloads, list_exports
 from crm.blueprints.stakeholders.forms import AffiliationForm, RelationshipForm
 from crm.blueprints.stakeholders.helpers import affiliation_form, relationship_form
 from crm.forms import chinese_first, id_choices
-from crm.models import Consent, EngagementLevel, Gender, Language, Person, Sector
+from crm.models import (
+    Consent,
+    EngagementLevel,
+    Gender,
+    Language,
+    Person,
+    Sector,
+    User,
+)
 from crm.services import (
     accounts,
     activities,
     clock,
+    consent,
     contacts,
+    cross_border,
     interactions,
     stakeholders,
     timeline,
@@ -57,10 +68,8 @@ def _new_form() -> NewPersonForm:
     return form
 
 
-@bp.route("")
-def index():
-    args = list_args()
-    criteria = stakeholders.PersonCriteria(
+def _criteria(args: ListArgs) -> stakeholders.PersonCriteria:
+    return stakeholders.PersonCriteria(
         q=args.text("q"),
         organisation_id=args.integer("organisation"),
         gender=args.choice("gender", Gender),
@@ -73,13 +82,27 @@ def index():
         interest=args.rating("interest"),
         quiet_on=clock.today() if args.text("quiet") == "1" else None,
         sector=args.choice("sector", Sector),
+        consent_communication=args.choice("consent_communication", Consent),
+        consent_reports=args.choice("consent_reports", Consent),
+        consent_publication=args.choice("consent_publication", Consent),
     )
+
+
+@list_exports.register("people", title=_l("People"), personal=True)
+def _export(args: ListArgs, actor: User) -> list_exports.Built:
+    listing = stakeholders.people_listing(_criteria(args))
+    sheet = exports.query_sheet(_("People"), listing, _export_fields())
+    people = cross_border.ids_in(listing, "id")
+    return list_exports.Built("people", sheet, listing, people=people)
+
+
+@bp.route("")
+def index():
+    args = list_args()
+    criteria = _criteria(args)
     fmt = downloads.requested_format()
     if fmt:
-        audit = downloads.check_personal("people", request.args.to_dict())
-        listing = stakeholders.people_listing(criteria)
-        sheet = exports.query_sheet(_("People"), listing, _export_fields())
-        return downloads.send(fmt, "people", [sheet], audit=audit)
+        return list_exports.respond("people", fmt)
     # The page asked for, however large: past the end, the last page shows with a note.
     requested = request.args.get("page", 1, type=int) or 1
     page = stakeholders.list_people(criteria, page=requested, per_page=args.per_page())
@@ -135,9 +158,11 @@ def render_detail(
     *,
     relationship: RelationshipForm | None = None,
     affiliation: AffiliationForm | None = None,
+    consent_form: ConsentForm | None = None,
     status: int = 200,
 ):
     stream = timeline.timeline(person, page=list_args().page())
+    consent_history = consent.history(person)
     return render_template(
         "people/detail.html",
         person=person,
@@ -149,12 +174,32 @@ def render_detail(
         names=timeline_names(stream),
         activity_list=activities.for_person(person),
         can_see=lambda i: interactions.can_see_details(i, current_user),
+        consent_form=consent_form or ConsentForm(prefix="consent", formdata=None),
+        consent_states=consent.current(person, consent_history),
+        consent_history=consent_history,
+        may_contact=consent.may_contact(person),
     ), status
 
 
 @bp.route("/<int:person_id>")
 def detail(person_id: int):
     return render_detail(stakeholders.get(Person, person_id))
+
+
+@bp.route("/<int:person_id>/consent", methods=["POST"])
+@permission_required(Permission.EDIT_STAKEHOLDERS)
+def record_consent(person_id: int):
+    person = stakeholders.get(Person, person_id)
+    form = ConsentForm(prefix="consent")
+    if form.validate_on_submit():
+        try:
+            consent.record(person, form.changes(), actor=current_user)
+        except ServiceError as err:
+            attach_error(form, err)
+        else:
+            flash(_("Consent recorded."), "success")
+            return redirect(url_for(".detail", person_id=person.id, _anchor="consent"))
+    return render_detail(person, consent_form=form, status=400)
 
 
 @bp.route("/<int:person_id>/edit", methods=["GET", "POST"])
@@ -240,13 +285,14 @@ def export_vcards():
 
 def _export_fields() -> list[exports.Field]:
     """The people list as a file (personal data: coordinators and up, recorded), read as one
-    row of values per person. Contact details are left out once consent is withdrawn."""
+    row of values per person. Contact details are left out once consent to communication or
+    reports is withdrawn, names once consent to reports is (crm.services.consent)."""
     Field = exports.Field
     return [
-        Field(_("Name"), Person.display_name, width=28),
-        Field(_("Chinese name"), Person.chinese_name, width=16),
-        Field(_("Family name"), Person.family_name, width=16),
-        Field(_("Given name"), Person.given_name, width=16),
+        Field(_("Name"), exports.person_name(), width=28, shown=exports.anonymous),
+        Field(_("Chinese name"), exports.person_detail(Person.chinese_name), width=16),
+        Field(_("Family name"), exports.person_detail(Person.family_name), width=16),
+        Field(_("Given name"), exports.person_detail(Person.given_name), width=16),
         Field(_("Gender"), Person.gender, width=12, shown=exports.labels(Gender)),
         Field(_("Job title"), Person.job_title, width=24),
         Field(_("Organisation"), exports.employer_names(), width=36),
@@ -272,3 +318,19 @@ def _export_fields() -> list[exports.Field]:
         Field(_("Tags"), exports.tag_names(Person), width=24),
         Field(_("Updated"), Person.updated_at, "datetime"),
     ]
+
+
+# The JSON API (crm.api) fills the same forms, with the same choices, from a JSON body.
+def api_form(**kwargs: Any) -> PersonForm:
+    """The person form with its choices (`formdata`, `obj` as for any form)."""
+    return _form(**kwargs)
+
+
+def api_new_form(**kwargs: Any) -> NewPersonForm:
+    """The new-person form (with the employer) and its choices."""
+    return _with_choices(NewPersonForm(**kwargs))
+
+
+def api_loaded(person: Person) -> PersonForm:
+    """The edit form as the saved person fills it."""
+    return _loaded(person)

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
-from crm.blueprints.reports import indicators, views  # noqa: E402, F401
+from crm.blueprints.reports import cross_border, indicators, views  # noqa: E402, F401

@@ -27,6 +27,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import Permission, can
+from crm.models import User
 from crm.services import clock
 from crm.services.errors import ServiceError
 from crm.services.reporting import exports
@@ -56,24 +57,46 @@ class Audit:
     what: str
     filters: Mapping[str, Any] = field(default_factory=dict)
     rows: int | None = None
+    # The people of an export marked "for headquarters" (a select of their ids, or the ids),
+    # counted as sent abroad (crm.services.cross_border); None for any other export.
+    headquarters: Any = None
+
+
+# The query parameter (a checkbox of the export menu) that marks an export for headquarters.
+HEADQUARTERS = "headquarters"
+
+
+def for_headquarters() -> bool:
+    """Whether the export asked for is marked "for headquarters" (a cross-border transfer)."""
+    return request.args.get(HEADQUARTERS) == "1"
 
 
 def check_personal(
-    what: str, filters: Mapping[str, Any] | None = None, *, rows: int | None = None
+    what: str,
+    filters: Mapping[str, Any] | None = None,
+    *,
+    rows: int | None = None,
+    people: Any = None,
 ) -> Audit:
-    """403 unless the user may export personal data; the Audit to hand to `send`."""
+    """403 unless the user may export personal data; the Audit to hand to `send`. `people`
+    (a select of person ids, or the ids) are those the export holds: counted as sent abroad
+    when the export is marked for headquarters (`for_headquarters`)."""
     if not can(current_user, Permission.EXPORT_PERSONAL):
         abort(403)
-    return Audit(what, dict(filters or {}), rows)
+    sent = people if people is not None and for_headquarters() else None
+    return Audit(what, dict(filters or {}), rows, sent)
 
 
-def _record(audit: Audit, fmt: str, written: int) -> None:
+def record(audit: Audit, *, fmt: str, written: int, actor: User) -> None:
+    """Record an export of personal data whose file now exists, downloaded at once or
+    written by the worker (crm.blueprints.reports.list_exports); commits."""
     exports.record(
-        current_user._get_current_object(),
+        actor,
         what=audit.what,
         rows=written if audit.rows is None else audit.rows,
         fmt=fmt,
         filters=audit.filters,
+        headquarters=audit.headquarters,
     )
 
 
@@ -95,7 +118,7 @@ def _streamed(
                 rows.count,
             )
     if audit is not None:
-        _record(audit, "csv", rows.count)
+        record(audit, fmt="csv", written=rows.count, actor=current_user._get_current_object())
 
 
 def send(
@@ -129,7 +152,8 @@ def send(
         produced = exports.xlsx_file(counted, tz=tz)
         if audit is not None:
             try:
-                _record(audit, fmt, sum(c.count for c in counters))
+                written = sum(c.count for c in counters)
+                record(audit, fmt=fmt, written=written, actor=current_user._get_current_object())
             except BaseException:
                 produced.close()
                 raise

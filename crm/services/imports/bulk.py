@@ -34,6 +34,8 @@ from crm.models import (
     Affiliation,
     AuditAction,
     AuditEvent,
+    ConsentRecord,
+    ConsentSource,
     EngagementLevel,
     Organisation,
     Person,
@@ -43,7 +45,7 @@ from crm.models import (
     User,
     utcnow,
 )
-from crm.services import search, sector_masks, stakeholders
+from crm.services import consent, search, sector_masks, stakeholders
 from crm.services.errors import InvalidInput, PermissionDenied
 
 S = TypeVar("S", bound=Stakeholder)
@@ -57,6 +59,7 @@ _REFERENCES = frozenset({"owner_id", "parent_id"})
 _documents = cast(sa.Table, SearchDocument.__table__)
 _events = cast(sa.Table, AuditEvent.__table__)
 _affiliations = cast(sa.Table, Affiliation.__table__)
+_consents = cast(sa.Table, ConsentRecord.__table__)
 
 
 class Batch:
@@ -66,9 +69,14 @@ class Batch:
     so an error there can say which row it was.
     """
 
-    def __init__(self, actor: User) -> None:
+    def __init__(
+        self, actor: User, *, consent_source: ConsentSource = ConsentSource.import_
+    ) -> None:
         self.actor = actor
+        self.consent_source = consent_source
         self.records: list[tuple[int, Stakeholder, datetime]] = []
+        # A new person's statements of consent (crm.services.consent), written with them.
+        self.statements: list[tuple[Person, list[consent.Statement], datetime]] = []
         self.positions: list[tuple[Person, Organisation, str | None]] = []
         self.tags: dict[str, Tag] = {}
         self.row = 0
@@ -88,6 +96,11 @@ class Batch:
         unknown = set(data) - set(fields) - {"tags"}
         if unknown:
             raise InvalidInput(_("Unknown field: %(name)s", name=", ".join(sorted(unknown))))
+        statements = (
+            consent.from_fields(data, person=None, source=self.consent_source)
+            if model is Person
+            else []
+        )
         record = model()
         record.created_by_id = self.actor.id
         record.engagement_level = EngagementLevel.unaware
@@ -101,7 +114,11 @@ class Batch:
         if not (record.display_name or "").strip():
             raise InvalidInput(_("A name is required."), field="display_name")
         db.session.add(record)
-        self.records.append((row, record, utcnow()))
+        written_at = utcnow()
+        self.records.append((row, record, written_at))
+        if statements:
+            assert isinstance(record, Person)
+            self.statements.append((record, statements, written_at))
         return record
 
     def attach(self, person: Person, organisation: Organisation, *, title: str | None) -> None:
@@ -136,6 +153,13 @@ class Batch:
             documents.append(dataclasses.asdict(search.document_for(record)))
             events.append(self._created(record, written_at))
         self.row = 0
+        consents: list[dict[str, Any]] = []
+        for person, statements, written_at in self.statements:
+            history, stated = consent.bulk_rows(person, statements, actor=self.actor, at=written_at)
+            consents.extend(history)
+            events.extend(stated)
+        if consents:
+            db.session.execute(sa.insert(_consents), consents)
         if documents:
             # A kind may have indexed a record of its own accord (by changing it after
             # writing it): that entry is as current as this one.
@@ -152,6 +176,7 @@ class Batch:
             db.session.expire(person, ["affiliations"])
         self.records.clear()
         self.positions.clear()
+        self.statements.clear()
 
     def _positions(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The rows of the positions, as `stakeholders.attach` adds them; their audit events

@@ -505,6 +505,21 @@ PERSON_IMPORT_FIELDS = (
         _words("同意日期 同意时间 consentdate consenton consentedon"),
     ),
     FieldSpec("consent_source", _l("Consent source"), _text(200), _words("同意来源 consentsource")),
+    FieldSpec(
+        "consent_reports",
+        _l("Consent to reports"),
+        _CONSENT,
+        _words("报告同意 同意用于报告 同意报告 consentreports consenttoreports reportsconsent"),
+    ),
+    FieldSpec(
+        "consent_publication",
+        _l("Consent to publication"),
+        _CONSENT,
+        _words(
+            "发布同意 同意发布 照片同意 同意拍照 consentpublication consenttopublication "
+            "publicationconsent photoconsent"
+        ),
+    ),
     FieldSpec("engagement_level", _l("Engagement level"), _ENGAGEMENT, _ENGAGEMENT_ALIASES),
     FieldSpec("influence", _l("Influence (1–5)"), _score, _INFLUENCE_ALIASES),
     FieldSpec("interest", _l("Interest (1–5)"), _score, _INTEREST_ALIASES),

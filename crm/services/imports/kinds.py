@@ -27,7 +27,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from crm.models import DuplicateAction, ImportKind, Organisation, Person, label
+from crm.models import ConsentSource, DuplicateAction, ImportKind, Organisation, Person, label
 from crm.services import duplicates, names, stakeholders
 from crm.services.errors import InvalidInput
 from crm.services.imports.fields import (
@@ -189,6 +189,7 @@ KINDS: dict[str, Kind] = {
         default_action=DuplicateAction.update,
         options=attendance_options,
         after=mark_attended,
+        consent_source=ConsentSource.sign_in_sheet,
     ),
 }
 

@@ -42,6 +42,7 @@ from crm.extensions import db
 from crm.models import (
     Activity,
     Consent,
+    ConsentSource,
     DuplicateAction,
     Gender,
     Organisation,
@@ -86,7 +87,8 @@ class Kind:
     `default_action` is what a row matching a record does unless the user chooses otherwise.
     `options(values, actor)` checks the import's options (raising NotFound or
     PermissionDenied) and returns them JSON-safe; `after(writer, written)` runs once the rows
-    are written, before the commit, and returns report lines of its own.
+    are written, before the commit, and returns report lines of its own. `consent_source` is
+    where the consent the rows state comes from (crm.services.consent).
     """
 
     name: str
@@ -103,6 +105,7 @@ class Kind:
     after: (
         Callable[[Writer, Sequence[tuple[PreviewRow, Stakeholder]]], tuple[ReportLine, ...]] | None
     ) = None
+    consent_source: ConsentSource = ConsentSource.import_
 
     def checked_options(self, values: Mapping[str, Any] | None, actor: User) -> dict[str, Any]:
         if self.options is None:
@@ -155,10 +158,17 @@ class Writer:
     people's rows (looked up together, `find_organisations`), and the `Batch` of new records
     and positions not yet written out (`create`, `attach`, `flush`)."""
 
-    def __init__(self, actor: User, options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        actor: User,
+        options: Mapping[str, Any] | None = None,
+        *,
+        consent_source: ConsentSource = ConsentSource.import_,
+    ) -> None:
         self.actor = actor
         self.options = dict(options or {})
-        self.batch = Batch(actor)
+        self.consent_source = consent_source
+        self.batch = Batch(actor, consent_source=consent_source)
         # By normalised name: the live organisation (the oldest), or None when there is none.
         self.organisations: dict[str, Organisation | None] = {}
         self.new_organisations: list[tuple[int, Organisation]] = []  # (row, organisation)
@@ -314,7 +324,11 @@ def execute(
         preview, kind, decisions=decisions, on_duplicate=on_duplicate, skip_invalid=skip_invalid
     )
     return _write(
-        plan, kind, writer=Writer(actor, options), dry_run=dry_run, before_commit=before_commit
+        plan,
+        kind,
+        writer=Writer(actor, options, consent_source=kind.consent_source),
+        dry_run=dry_run,
+        before_commit=before_commit,
     )
 
 
@@ -555,7 +569,9 @@ def write_person(
         changes = _changes(person, data)
         if fill_in_only:
             changes = {k: v for k, v in changes.items() if k == "tags" or _lacks(person, k)}
-        stakeholders.apply_changes(person, changes, actor=writer.actor)
+        stakeholders.apply_changes(
+            person, changes, actor=writer.actor, consent_source=writer.consent_source
+        )
         current = {
             a.organisation_id
             for a in person.affiliations

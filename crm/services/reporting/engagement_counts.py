@@ -39,7 +39,7 @@ from crm.models import (
     UTCDateTime,
     interaction_stakeholders,
 )
-from crm.services import sector_masks
+from crm.services import consent, sector_masks
 from crm.services.reporting import facts
 from crm.services.reporting.facts import LEVEL_CODES, SECTORS
 from crm.services.reporting.periods import Period, in_period
@@ -262,7 +262,12 @@ def _missed_part(
     order = (st.c.influence.desc(), st.c.interest.desc(), sa.func.lower(st.c.display_name), st.c.id)
     kept = (
         facts.relevant_rows(sector=sector, stakeholder_type=stakeholder_type)
-        .add_columns(st.c.display_name, st.c.chinese_name, st.c.sector_mask.label("sectors"))
+        .add_columns(
+            st.c.display_name,
+            consent.reported_name(st.c.display_name, st.c.id).label("shown_name"),
+            consent.reported_detail(st.c.chinese_name, st.c.id).label("chinese_name"),
+            st.c.sector_mask.label("sectors"),
+        )
         .where(st.c.influence >= high, ~facts.contacted_in(st.c.id, period))
         .order_by(*order)
         .limit(limit)
@@ -281,7 +286,7 @@ def _missed_part(
         interest=m.interest,
         level=m.level_code,
         mask=m.sectors,
-        name=m.display_name,
+        name=m.shown_name,
         chinese_name=m.chinese_name,
         last_contacted_at=facts.last_contact(m.id),
     )
@@ -391,7 +396,7 @@ def _missed(row: Any) -> Missed:
         influence=row["influence"],
         interest=row["interest"],
         level=facts.LEVELS[row["level"]],
-        name=row["name"],
+        name=consent.name_or_anonymous(row["name"]),
         chinese_name=row["chinese_name"],
     )
     return Missed(found, row["last_contacted_at"])

@@ -40,6 +40,7 @@ from crm.models import (
     StakeholderKind,
     User,
 )
+from crm.services import consent
 from crm.services.reporting import facts
 from crm.services.reporting.facts import LEVEL_CODES
 from crm.services.reporting.periods import FIRST_DAY, Period, in_period
@@ -201,8 +202,8 @@ def _listed_moves(moved: sa.Subquery, limit: int | None) -> sa.Select[Any]:
             m.occurred_at,
             m.first_before,
             m.after,
-            st.c.display_name,
-            st.c.chinese_name,
+            consent.reported_name(st.c.display_name, m.entity_id).label("display_name"),
+            consent.reported_detail(st.c.chinese_name, m.entity_id).label("chinese_name"),
             st.c.influence,
             st.c.interest,
             st.c.engagement_level,
@@ -228,7 +229,7 @@ def _move(row: Any) -> Move:
         influence=row["influence"],
         interest=row["interest"],
         level=facts.value_of(row["engagement_level"]),
-        name=row["display_name"],
+        name=consent.name_or_anonymous(row["display_name"]),
         chinese_name=row["chinese_name"],
     )
     return Move(found, row["first_before"], row["after"], row["occurred_at"])

@@ -58,7 +58,6 @@ from crm.models import (
     Activity,
     Affiliation,
     AuditAction,
-    Consent,
     Organisation,
     Person,
     Stakeholder,
@@ -67,7 +66,7 @@ from crm.models import (
     label,
     stakeholder_tags,
 )
-from crm.services import audit, clock
+from crm.services import audit, clock, consent, cross_border
 from crm.services.errors import PermissionDenied
 from crm.services.reporting import xlsx
 from crm.services.text import clean_text
@@ -285,9 +284,10 @@ def owner_name(model: Any) -> sa.ScalarSelect[Any]:
 
 
 def stakeholder_name(stakeholder_id: Any) -> sa.ScalarSelect[Any]:
-    """The display name of the stakeholder a column of the outer query refers to."""
+    """The display name of the stakeholder a column of the outer query refers to, not for a
+    person who withdrew consent to reports (show it with `anonymous`)."""
     return (
-        sa.select(Stakeholder.display_name)
+        sa.select(consent.reported_name(Stakeholder.display_name, Stakeholder.id))
         .where(Stakeholder.id == stakeholder_id)
         .correlate_except(Stakeholder)
         .scalar_subquery()
@@ -342,19 +342,46 @@ def employer_names() -> sa.ScalarSelect[Any]:
 
 def contact_column(column: Any) -> sa.Case[Any]:
     """An email, phone or WeChat ID column of `Person`, empty once the person has withdrawn
-    consent: the rule of `contact_detail`, in SQL."""
-    return sa.case((Person.consent == Consent.withdrawn, sa.null()), else_=column)
+    consent to communication or to reports: the rule of `contact_detail`, in SQL."""
+    return sa.case((consent.contact_exportable(), column), else_=sa.null())
 
 
 def contact_detail(person: Person, value: str | None) -> str | None:
     """An email, phone or WeChat ID for an export: left out once the person has withdrawn
-    consent, as vCard exports do (crm.services.contacts)."""
-    return None if person.consent == Consent.withdrawn else value
+    consent to communication or to reports, as vCard exports do (crm.services.consent)."""
+    return value if consent.may_export_contact(person) else None
+
+
+def person_name() -> sa.Case[Any]:
+    """A person's display name for an export (show it with `anonymous`): left out once the
+    person has withdrawn consent to reports (crm.services.consent)."""
+    return consent.person_reported_name()
+
+
+def person_detail(column: Any) -> sa.Case[Any]:
+    """A part of a person's name (Chinese, family, given) for an export: empty once the
+    person has withdrawn consent to reports."""
+    return consent.hidden_unless_named(column)
+
+
+def anonymous(value: Any) -> Any:
+    """`Field.shown` of a name read through `person_name` or `stakeholder_name`: "Anonymous
+    participant" for a person who may not be named."""
+    return consent.name_or_anonymous(value)
 
 
 def iterate(stmt: sa.Select[Any], *, batch: int = BATCH) -> Iterator[Any]:
     """The records of a query, fetched `batch` at a time (collections via selectinload)."""
     yield from db.session.scalars(stmt.execution_options(yield_per=batch))
+
+
+def count_rows(listing: sa.Select[Any], *, at_most: int | None = None) -> int:
+    """How many rows `listing` (a list's query) selects; with `at_most`, counting stops just
+    past it, so deciding whether an export is large costs the same whatever the data."""
+    rows = listing.order_by(None)  # as the list pages count: the query's own columns
+    if at_most is not None:
+        rows = rows.limit(at_most + 1)
+    return db.session.scalar(sa.select(sa.func.count()).select_from(rows.subquery())) or 0
 
 
 class Counted:
@@ -474,9 +501,9 @@ def _worksheet(sheet: Sheet, name: str) -> xlsx.Worksheet:
     )
 
 
-def xlsx_file(sheets: Iterable[Sheet], *, tz: ZoneInfo | None = None) -> IO[bytes]:
-    """A workbook with one sheet per table: bold frozen header row, typed cells, column
-    widths. Returns a file positioned at its start (memory, spilling to disk when large)."""
+def write_xlsx(out: IO[bytes], sheets: Iterable[Sheet], *, tz: ZoneInfo | None = None) -> None:
+    """Write a workbook with one sheet per table to `out`: bold frozen header row, typed
+    cells, column widths (a download's spool, or a large export's file in the worker)."""
     titles: list[str] = []
 
     def worksheets() -> Iterator[xlsx.Worksheet]:
@@ -484,9 +511,15 @@ def xlsx_file(sheets: Iterable[Sheet], *, tz: ZoneInfo | None = None) -> IO[byte
             titles.append(sheet_title(sheet.title, titles, sheet.sheet))
             yield _worksheet(sheet, titles[-1])
 
+    xlsx.write(out, worksheets(), tz=tz or clock.zone(), yes_no=(_("yes"), _("no")))
+
+
+def xlsx_file(sheets: Iterable[Sheet], *, tz: ZoneInfo | None = None) -> IO[bytes]:
+    """A workbook as `write_xlsx` writes it, in a file positioned at its start (memory,
+    spilling to disk when large)."""
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - the caller closes it
     try:
-        xlsx.write(spool, worksheets(), tz=tz or clock.zone(), yes_no=(_("yes"), _("no")))
+        write_xlsx(spool, sheets, tz=tz)
     except BaseException:
         spool.close()
         raise
@@ -512,25 +545,31 @@ def record(
     rows: int,
     fmt: str,
     filters: Mapping[str, Any] | None = None,
+    headquarters: sa.Select[Any] | Iterable[int] | None = None,
 ) -> None:
     """Check that `actor` may export personal data and record the export; commits.
 
     Call it once the file has been produced. The event is written on the acting user
     (entity "users"), since an export may span any number of records: "exported people
-    (120 rows)", with the format and the filters used. Raises PermissionDenied for viewers
-    and members.
+    (120 rows)", with the format and the filters used. An export "for headquarters" gives
+    the people it holds (`headquarters`: a select of their ids, or the ids): they are counted
+    as sent abroad this year (crm.services.cross_border), linked to this event. Raises
+    PermissionDenied for viewers and members.
     """
     check(actor)
     used = {k: audit.json_value(v) for k, v in (filters or {}).items() if v not in (None, "")}
-    audit.record(
+    event = audit.record(
         actor,
         actor=actor,
         action=AuditAction.export,
         entity_type="users",
         summary=f"exported {what} ({rows} rows)",
         changes={"export": [None, what], "rows": [None, rows], "format": [None, fmt]}
-        | ({"filters": [None, used]} if used else {}),
+        | ({"filters": [None, used]} if used else {})
+        | ({"headquarters": [None, True]} if headquarters is not None else {}),
     )
+    if headquarters is not None:
+        cross_border.record_transfers(headquarters, event=event)
     db.session.commit()
     log.info("user %s exported %s: %d rows as %s", actor.id, what, rows, fmt)
 

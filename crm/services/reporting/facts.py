@@ -58,7 +58,7 @@ from crm.models import (
     interaction_stakeholders,
     label,
 )
-from crm.services import sector_masks
+from crm.services import consent, sector_masks
 from crm.services.reporting.periods import Period, in_period
 
 PERSON = StakeholderKind.person.value
@@ -212,8 +212,8 @@ def stakeholder_rows(
         rows.c.influence,
         rows.c.interest,
         rows.c.level_code,
-        st.c.display_name,
-        st.c.chinese_name,
+        consent.reported_name(st.c.display_name, st.c.id).label("display_name"),
+        consent.reported_detail(st.c.chinese_name, st.c.id).label("chinese_name"),
         *(sa.case((has_sector(rows.c.mask, s), 1), else_=0).label(sector_flag(s)) for s in SECTORS),
     ).join(st, st.c.id == rows.c.id)
 
@@ -253,7 +253,7 @@ def stakeholder_facts() -> dict[int, StakeholderFacts]:
             row["influence"],
             row["interest"],
             LEVELS[row["level_code"]],
-            row["display_name"],
+            consent.name_or_anonymous(row["display_name"]),
             row["chinese_name"],
         )
     return facts

@@ -20,6 +20,8 @@ from crm import provinces as province_list
 from crm.extensions import db
 from crm.models import (
     Affiliation,
+    Consent,
+    ConsentPurpose,
     Organisation,
     OrgType,
     Person,
@@ -27,7 +29,7 @@ from crm.models import (
     StakeholderKind,
     Tag,
 )
-from crm.services import contact_details, overview, paging
+from crm.services import consent, contact_details, overview, paging
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,19 @@ class PersonCriteria:
     sector: str = ""  # of an organisation they currently work for
     # Influential and quiet as of this day (the dashboard's panel, crm.services.overview).
     quiet_on: date | None = None
+    # Current consent status (crm.models.Consent) to each purpose; "" for any.
+    consent_communication: str = ""
+    consent_reports: str = ""
+    consent_publication: str = ""
+
+    def consent_filters(self) -> dict[ConsentPurpose, str]:
+        """The purposes filtered on, with the status asked for."""
+        asked = {
+            ConsentPurpose.communication: self.consent_communication,
+            ConsentPurpose.reports: self.consent_reports,
+            ConsentPurpose.publication: self.consent_publication,
+        }
+        return {purpose: status for purpose, status in asked.items() if status}
 
 
 # The sorts of each list: a column of `stakeholders` (ordered by an index of live records,
@@ -252,12 +267,18 @@ def people_query(criteria: PersonCriteria) -> sa.Select[Person]:
     return sa.select(Person).where(*conditions)
 
 
+_ERASED = cast(sa.Table, Person.__table__).alias("erased_person")
+
+
 def _person_conditions(criteria: PersonCriteria) -> tuple[list[sa.ColumnElement[bool]], bool]:
     """The WHERE terms of the people list, and whether any is on `people` (the count joins
     that table only then)."""
     conditions: list[sa.ColumnElement[bool]] = [
         Stakeholder.kind == StakeholderKind.person,
         Stakeholder.deleted_at.is_(None),
+        # Erased people (crm.services.personal_data) stay for the figures, not for the list:
+        # each row's `people` row probed by primary key, so the count need not join it.
+        ~sa.exists().where(_ERASED.c.id == Stakeholder.id, _ERASED.c.erased_at.is_not(None)),
     ]
     own: list[sa.ColumnElement[bool]] = []
     if criteria.q:
@@ -290,6 +311,8 @@ def _person_conditions(criteria: PersonCriteria) -> tuple[list[sa.ColumnElement[
         )
     if criteria.gender:
         own.append(Person.gender == criteria.gender)
+    for purpose, status in criteria.consent_filters().items():
+        own.append(consent.status_is(purpose, Consent(status)))
     if criteria.influence:
         conditions.append(Stakeholder.influence == criteria.influence)
     if criteria.interest:

@@ -24,6 +24,7 @@ from crm.access import Permission, can
 from crm.extensions import db
 from crm.models import (
     AuditAction,
+    ConsentSource,
     EngagementLevel,
     Organisation,
     Person,
@@ -32,7 +33,16 @@ from crm.models import (
     User,
     utcnow,
 )
-from crm.services import audit, contact_details, duplicates, lifecycle, names, search
+from crm.services import (
+    audit,
+    consent,
+    contact_details,
+    duplicates,
+    lifecycle,
+    names,
+    personal_data,
+    search,
+)
 from crm.services.errors import (
     Conflict,
     InvalidInput,
@@ -81,6 +91,8 @@ PERSON_FIELDS = (
     "consent",
     "consent_on",
     "consent_source",
+    "consent_reports",
+    "consent_publication",
 )
 # What the audit trail and the conflict page compare (tags included, as a list of names).
 AUDITED = {
@@ -194,14 +206,25 @@ def _apply(stakeholder: Stakeholder, data: Mapping[str, Any], allowed: Sequence[
         stakeholder.tags = _tags(data["tags"] or [])
 
 
-def insert(model: type[S], data: Mapping[str, Any], allowed: Sequence[str], actor: User) -> S:
+def insert(
+    model: type[S],
+    data: Mapping[str, Any],
+    allowed: Sequence[str],
+    actor: User,
+    *,
+    consent_source: ConsentSource = ConsentSource.other,
+) -> S:
     """Add a new record with its derived columns, search entry and audit event.
 
     Flushes only; the caller commits (or rolls back). The building block of `create_*` and
     of workflows that write many records in one transaction (crm.services.imports,
-    participant quick-create). Raises PermissionDenied, InvalidInput.
+    participant quick-create). A person's consent fields are recorded as statements of
+    crm.services.consent (from `consent_source`). Raises PermissionDenied, InvalidInput.
     """
     _require(actor, Permission.EDIT_STAKEHOLDERS)
+    statements = (
+        consent.from_fields(data, person=None, source=consent_source) if model is Person else []
+    )
     stakeholder = model()
     stakeholder.created_by_id = actor.id
     stakeholder.engagement_level = EngagementLevel.unaware
@@ -221,6 +244,9 @@ def insert(model: type[S], data: Mapping[str, Any], allowed: Sequence[str], acto
         changes={k: [None, v] for k, v in state(stakeholder).items() if v not in (None, [], "")},
         summary=stakeholder.display_name,
     )
+    for statement in statements:
+        assert isinstance(stakeholder, Person)
+        consent.apply(stakeholder, statement, actor=actor, new=True)
     return stakeholder
 
 
@@ -370,14 +396,19 @@ def create_person(
 
 
 def apply_changes(
-    stakeholder: Stakeholder, changes: Mapping[str, Any], *, actor: User
+    stakeholder: Stakeholder,
+    changes: Mapping[str, Any],
+    *,
+    actor: User,
+    consent_source: ConsentSource = ConsentSource.other,
 ) -> dict[str, Any]:
     """Apply field changes to a live record: derive, check, audit the diff, re-index.
 
     Flushes only; the caller commits (the changes reach the database at the caller's commit
     or next flush), so `update` and workflows that change many records in one transaction
-    (crm.services.imports) share it. Returns the audited diff; raises InvalidInput, leaving
-    the rollback to the caller.
+    (crm.services.imports) share it. A person's changed consent fields are recorded as
+    statements of crm.services.consent (from `consent_source`). Returns the audited diff;
+    raises InvalidInput, leaving the rollback to the caller.
     """
     _require(actor, Permission.EDIT_STAKEHOLDERS)
     allowed = ORGANISATION_FIELDS if isinstance(stakeholder, Organisation) else PERSON_FIELDS
@@ -385,9 +416,17 @@ def apply_changes(
     # No flush until the commit: a query for tags or the owner would otherwise write the
     # row half-changed, and each flush bumps the version (one save must be one version).
     with db.session.no_autoflush:
+        statements = (
+            consent.from_fields(changes, person=stakeholder, source=consent_source)
+            if isinstance(stakeholder, Person)
+            else []
+        )
         _apply(stakeholder, changes, allowed)
         derive(stakeholder)
         _check(stakeholder)
+        for statement in statements:
+            assert isinstance(stakeholder, Person)
+            consent.apply(stakeholder, statement, actor=actor)
         after = state(stakeholder)
     changed = audit.diff(before, after)
     if changed:
@@ -440,6 +479,10 @@ LIFECYCLE = lifecycle.Lifecycle(
     summary=lambda stakeholder: stakeholder.display_name,
     search_kind=lambda stakeholder: "person" if isinstance(stakeholder, Person) else "organisation",
     reindex=lambda stakeholder: _reindex(stakeholder),
+    # A person is anonymised instead of deleted: the figures count their participations.
+    keep=lambda stakeholder, actor: (
+        isinstance(stakeholder, Person) and personal_data.purge(stakeholder, actor=actor)
+    ),
 )
 
 
@@ -464,8 +507,9 @@ def purge(stakeholder: Stakeholder, *, actor: User) -> None:
     """Delete a trashed stakeholder for good (administrators); the audit trail keeps a purge
     event. The database deletes its positions, relationships, contact details, tags,
     activity parties, participations and interaction links with it (ON DELETE CASCADE);
-    follow-ups about it and child organisations stay, unlinked (SET NULL). Raises
-    InvalidInput for a live stakeholder."""
+    follow-ups about it and child organisations stay, unlinked (SET NULL). A person is not
+    deleted but erased (crm.services.personal_data.erasure.purge): the figures count their
+    participations. Raises InvalidInput for a live stakeholder."""
     lifecycle.purge(stakeholder, LIFECYCLE, actor=actor)
 
 

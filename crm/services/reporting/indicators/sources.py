@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 
 from crm.extensions import db
 from crm.models import Indicator, Metric
-from crm.services import clock
+from crm.services import clock, consent
 from crm.services.errors import InvalidInput
 from crm.services.reporting import facts
 from crm.services.reporting.facts import type_label, value_of
@@ -211,7 +211,13 @@ def _names(rows: Any) -> sa.Select[Any]:
     """The records grouped in `rows` (a `rec` per stakeholder) with their names."""
     st = tallies.STAKEHOLDERS
     return (
-        sa.select(rows, st.c.kind, st.c.display_name, st.c.chinese_name, st.c.sort_name)
+        sa.select(
+            rows,
+            st.c.kind,
+            consent.reported_name(st.c.display_name, rows.c.rec).label("display_name"),
+            consent.reported_detail(st.c.chinese_name, rows.c.rec).label("chinese_name"),
+            st.c.sort_name,
+        )
         .select_from(rows)
         .join(st, st.c.id == rows.c.rec)
     )
@@ -293,7 +299,7 @@ def _trained_entries(
         Entry(
             value_of(row.kind),
             row.rec,
-            row.display_name,
+            consent.name_or_anonymous(row.display_name),
             row.chinese_name,
             key_label(dimension_shown, value_of(row.category) or _default(dimension_shown)),
             row.first_day,
@@ -420,7 +426,7 @@ def _engaged_entries(
         Entry(
             value_of(row.kind),
             row.rec,
-            row.display_name,
+            consent.name_or_anonymous(row.display_name),
             row.chinese_name,
             type_label(value_of(row.type)),
             clock.local_date(row.first_at, timezone),
