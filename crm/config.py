@@ -107,6 +107,9 @@ class Config:
     # Imports (crm.services.imports): the largest file accepted. A request may be a little
     # larger (the form around the file); anything beyond gets the 413 page, never a 500.
     IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))
+    # An upload of up to this many rows is checked inside its request (under half a second);
+    # a larger one by the worker, while its page shows how far it has got.
+    IMPORT_CHECK_INLINE_ROWS = int(os.environ.get("IMPORT_CHECK_INLINE_ROWS", "500"))
     MAX_CONTENT_LENGTH = IMPORT_MAX_BYTES + 1024 * 1024
     # An upload is read inside the web request (crm.services.imports.reading.Limits), so
     # these bound what one request may cost: about 5 s and 200 MB at the defaults. A workbook

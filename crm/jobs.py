@@ -76,9 +76,6 @@ OPTIMIZE_AT = {"hour": "3", "minute": "40"}
 RETENTION_AT = {"hour": "2", "minute": "50"}  # issue #11: crm.services.personal_data.retention
 ABANDONED_IMPORTS_AFTER = timedelta(days=14)  # as `crm purge-imports` by default
 JOB_RECORDS_KEPT = timedelta(days=90)
-# An upload of up to this many rows is checked inside its request (under half a second);
-# a larger one by the worker, while its page shows how far it has got.
-CHECK_INLINE_ROWS = 500
 # The two steps of an import job (`Job.params["step"]`): checking the rows of an upload for
 # its preview, and writing them.
 CHECK, WRITE = "check", "write"
@@ -335,9 +332,9 @@ def stage_upload(
     options: dict[str, Any] | None = None,
 ) -> ImportBatch:
     """Keep an uploaded file for review: its rows checked at once when it is small (up to
-    CHECK_INLINE_ROWS), else by a job the import's page follows. Raises what
+    IMPORT_CHECK_INLINE_ROWS), else by a job the import's page follows. Raises what
     `imports.stage` raises; a check that fails in the worker fails its job instead."""
-    if len(table.rows) <= CHECK_INLINE_ROWS:
+    if len(table.rows) <= current_app.config["IMPORT_CHECK_INLINE_ROWS"]:
         return imports.stage(table, kind=kind, filename=filename, actor=actor, options=options)
     batch = imports.stage(
         table, kind=kind, filename=filename, actor=actor, options=options, check=False
@@ -351,7 +348,7 @@ def remap(batch: ImportBatch, mapping: list[str], *, actor: User) -> ImportBatch
     it is small, else by a job. Raises Conflict while a job works on the batch, and what
     `imports.remap` raises (an unknown field) before anything is queued."""
     require_no_import(batch)
-    if len(batch.rows) <= CHECK_INLINE_ROWS:
+    if len(batch.rows) <= current_app.config["IMPORT_CHECK_INLINE_ROWS"]:
         return imports.remap(batch, mapping, actor=actor)
     imports.remap(batch, mapping, actor=actor, check=False)
     start_check(batch, actor=actor)

@@ -85,6 +85,15 @@ FIELD_LABELS = {
     "participants_added": _l("Participants added"),
     "participants_removed": _l("Participant removed"),
     "name_zh": _l("Chinese name"),
+    "name_pinyin": _l("Pinyin"),
+    # Personal-data events (crm.services.personal_data.audit_log)
+    "purpose": _l("Purpose"),
+    "stated_on": _l("Stated on"),
+    "source": _l("Source"),
+    "format": _l("Format"),
+    "rows": _l("Rows"),
+    "created_at": _l("Created"),
+    "updated_at": _l("Last changed"),
     "is_active": _l("Offered"),
     # Donor indicators
     "code": _l("Code"),

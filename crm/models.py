@@ -634,6 +634,9 @@ class Stakeholder(Editable, Model):
             )
             for name, column in LIVE_SORTS
         ),
+        # Records unchanged since a moment, live or in the trash: who is past the retention
+        # period (crm.services.personal_data.retention), oldest first.
+        sa.Index("ix_stakeholders_updated", "updated_at", "id"),
         # The records in the trash, by kind: live counts are "all less these" over an index.
         sa.Index(
             "ix_stakeholders_trashed",

@@ -60,6 +60,7 @@ VIEWPORT = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 SIGN_IN_AS = "manager@example.org"  # English
 SIGN_IN_AS_ZH = "coordinator@example.org"  # Chinese
+SIGN_IN_AS_ADMIN = "admin@example.org"
 SEARCH_FOR = "华为"  # the example the search box and the README give
 
 
@@ -193,6 +194,8 @@ def take(
         shoot(page, "/people", out, "people.png", full_page=False)
         if person_id is not None:
             shoot(page, f"/people/{person_id}", out, "person.png")
+            # Everything held about them: the subject-access page (issue #11).
+            shoot(page, f"/people/{person_id}/data", out, "person-data.png", full_page=False)
         else:
             print("  no person in the demo data: person.png not taken")
         shoot(page, "/interactions", out, "interactions.png", full_page=False)
@@ -225,6 +228,10 @@ def take(
             )
         else:
             print("  no indicator in the demo data: indicator.png not taken")
+        shoot(page, "/reports/cross-border", out, "cross-border.png", full_page=False)
+        # The profile with its API tokens, and the API's own documentation page.
+        shoot(page, "/profile", out, "profile.png")
+        shoot(page, "/api/v1/docs", out, "api-docs.png", full_page=False)
         # The same session at phone width.
         phone = context.new_page()
         phone.set_viewport_size(PHONE)
@@ -233,6 +240,15 @@ def take(
         shoot(phone, "/people", out, "people-phone.png", full_page=False)
         if person_id is not None:
             shoot(phone, f"/people/{person_id}", out, "person-phone.png", full_page=False)
+        context.close()
+
+        # The administrator's personal-data pages: the audit of personal-data events and the
+        # people past the retention period.
+        context, page = new_page(VIEWPORT)
+        page.goto("/login")
+        sign_in(page, base_url, SIGN_IN_AS_ADMIN)
+        shoot(page, "/admin/audit", out, "personal-data-audit.png", full_page=False)
+        shoot(page, "/admin/retention", out, "retention.png", full_page=False)
         context.close()
 
         # Chinese text layout: the dashboard of a user whose language is Chinese.

@@ -384,7 +384,7 @@ def test_a_large_upload_is_checked_by_the_worker_while_its_page_shows_the_progre
 ):
     from crm.services import duplicates, imports
 
-    monkeypatch.setattr(queue, "CHECK_INLINE_ROWS", 20)
+    monkeypatch.setitem(queued_app.config, "IMPORT_CHECK_INLINE_ROWS", 20)
     client = signed_in(queued_app, make_user(Role.coordinator))
     response = upload(client, csv_bytes(ROWS))
     batch_id = batch_id_of(response)
@@ -451,8 +451,10 @@ def test_a_small_upload_is_still_checked_in_its_request(queued_app, make_user, i
     assert "30 rows" in review and 'id="commit-form"' in review
 
 
-def test_with_inline_jobs_a_large_upload_answers_with_its_preview(login_as, in_app, monkeypatch):
-    monkeypatch.setattr(queue, "CHECK_INLINE_ROWS", 20)
+def test_with_inline_jobs_a_large_upload_answers_with_its_preview(
+    app, login_as, in_app, monkeypatch
+):
+    monkeypatch.setitem(app.config, "IMPORT_CHECK_INLINE_ROWS", 20)
     client = login_as(Role.coordinator)
     response = upload(client, csv_bytes(ROWS), headers={"Accept": "application/json"})
     assert response.status_code == 200
@@ -468,7 +470,7 @@ def test_with_inline_jobs_a_large_upload_answers_with_its_preview(login_as, in_a
 def test_a_large_mapping_change_is_checked_by_the_worker(
     queued_app, make_user, in_app, monkeypatch
 ):
-    monkeypatch.setattr(queue, "CHECK_INLINE_ROWS", 20)
+    monkeypatch.setitem(queued_app.config, "IMPORT_CHECK_INLINE_ROWS", 20)
     client = signed_in(queued_app, make_user(Role.coordinator))
     batch_id = batch_id_of(upload(client, csv_bytes(ROWS)))
     assert run_queued(queued_app) == 1
@@ -494,7 +496,7 @@ def test_a_check_that_fails_says_so_and_can_be_run_again(
     def refusing(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise errors.InvalidInput("Simulated refusal.")
 
-    monkeypatch.setattr(queue, "CHECK_INLINE_ROWS", 20)
+    monkeypatch.setitem(queued_app.config, "IMPORT_CHECK_INLINE_ROWS", 20)
     real = imports.check
     monkeypatch.setattr(imports, "check", refusing)
     client = signed_in(queued_app, make_user(Role.coordinator))

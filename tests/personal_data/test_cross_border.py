@@ -126,7 +126,7 @@ def test_the_summary_compares_this_years_count_with_the_threshold(
     expected = testid if threshold != 3 else "assessment-not-due"
     assert f'data-testid="{expected}"' in page
     month = clock.today()
-    assert f'{month.year:04d}-{month.month:02d}</td><td class="text-end">2</td>' in page
+    assert f'{clock.display(month, "month")}</td><td class="text-end">2</td>' in page
 
 
 def test_the_summary_warns_from_80_percent(login_as, app, make_person):

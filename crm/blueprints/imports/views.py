@@ -4,7 +4,7 @@ The upload and the import both work as plain form posts. With JavaScript
 (static/js/imports.js) the upload shows its progress. The upload's request only reads the
 file and keeps its table; checking its rows (validating and matching every one) runs in the
 background worker when the file is large (crm.jobs.stage_upload: more than
-CHECK_INLINE_ROWS rows), and so does checking them again under a new mapping. The import
+IMPORT_CHECK_INLINE_ROWS rows), and so does checking them again under a new mapping. The import
 itself always runs in the worker, never in the request: the commit saves the user's choices,
 queues a job and sends the browser back to the import's page. That page follows the batch's
 job while one runs (static/js/jobs.js polls /jobs/<id>.json; without JavaScript the page

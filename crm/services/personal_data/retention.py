@@ -144,7 +144,9 @@ def _rows(cutoff: datetime) -> sa.Select[Any]:
             last_follow_up,
         )
         .where(*_due_conditions(cutoff))
-        .order_by(Person.id)
+        # Oldest record first, off ix_stakeholders_kind_updated: only records unchanged since
+        # the cutoff can be due, and walking them in that order reads no others.
+        .order_by(Person.updated_at, Person.id)
     )
 
 
@@ -176,7 +178,11 @@ def due_page(*, years: int, now: datetime, page: int = 1, per_page: int = 50) ->
         or 0
     )
     page = paging.page_within(page, total=total, per_page=per_page)
-    rows = db.session.execute(_rows(cutoff).limit(per_page).offset((page - 1) * per_page))
+    rows = (
+        db.session.execute(_rows(cutoff).limit(per_page).offset((page - 1) * per_page))
+        if total
+        else []
+    )
     return paging.read_page([_due(r) for r in rows], page=page, per_page=per_page, total=total)
 
 

@@ -215,7 +215,7 @@ def collect(person: Person, *, actor: User, fmt: str, now: datetime) -> SubjectA
         person_id=person.id,
         generated_at=now,
         is_erased=person.erased_at is not None,
-        profile=tuple((f, audit.json_value(getattr(person, f))) for f in PROFILE_FIELDS),
+        profile=tuple((f, getattr(person, f)) for f in PROFILE_FIELDS),
         tags=tuple(tag.name for tag in person.tags),
         contact_details=_contact_details(person.id),
         consents=_consents(person.id),
