@@ -770,6 +770,20 @@ class Organisation(Stakeholder):
 
 class Person(Stakeholder):
     __tablename__ = "people"
+    __table_args__ = (
+        # The people list's consent filters (crm.services.consent.status_is) count off these
+        # when the status asked for is a rare one (withdrawn, given).
+        sa.Index("ix_people_consent", "consent"),
+        sa.Index("ix_people_consent_reports", "consent_reports"),
+        sa.Index("ix_people_consent_publication", "consent_publication"),
+        # The few erased people, which the lists leave out (crm.services.personal_data).
+        sa.Index(
+            "ix_people_erased",
+            "id",
+            sqlite_where=sa.text("erased_at IS NOT NULL"),
+            postgresql_where=sa.text("erased_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(
         sa.ForeignKey("stakeholders.id", ondelete="CASCADE"), primary_key=True
