@@ -79,9 +79,18 @@ def date_box_type(text: str | None) -> str:
         return "text"
 
 
+def stakeholder_name(stakeholder: Any) -> str:
+    """The name a stakeholder is shown by: an erased person's in the reader's language (it is
+    stored in English, crm.services.personal_data.erasure.erased_name)."""
+    if getattr(stakeholder, "erased_at", None) is not None:
+        return _("Erased person #%(id)d", id=stakeholder.id)
+    return str(stakeholder.display_name)
+
+
 def register_template_helpers(app: Flask) -> None:
     """Install the filters, globals and Jinja settings the templates rely on."""
     app.jinja_env.filters["label"] = models.label
+    app.jinja_env.filters["name"] = stakeholder_name
     app.jinja_env.filters["change_text"] = change_text
     app.jinja_env.filters["created_summary"] = created_summary
     app.jinja_env.globals["this_record"] = this_record

@@ -341,3 +341,16 @@ def test_the_subject_access_profile_holds_every_field_of_the_person_form():
     from crm.services.stakeholders import PERSON_FIELDS
 
     assert set(PERSON_FIELDS) - {"owner_id"} <= set(PROFILE_FIELDS)
+
+
+def test_an_erased_participant_reads_in_the_readers_language(login_as, held):
+    """The activity still lists the erased attendee (the headcount stays), under a name the
+    reader's language gives: it is stored in English only as a placeholder."""
+    _erase(login_as(Role.coordinator), held.person_id)
+    english = login_as(Role.coordinator).get(f"/activities/{held.activity_id}")
+    chinese = login_as(Role.coordinator, locale="zh").get(f"/activities/{held.activity_id}")
+    assert f"Erased person #{held.person_id}" in english.get_data(as_text=True)
+    text = chinese.get_data(as_text=True)
+    assert f"已删除个人信息的人员 #{held.person_id}" in text
+    assert f"Erased person #{held.person_id}" not in text
+    assert "wang.fang@example.cn" not in text and "EHS manager" not in text

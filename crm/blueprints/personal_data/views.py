@@ -22,6 +22,7 @@ from crm.access import Permission, permission_required
 from crm.blueprints.common import attach_error, list_args
 from crm.blueprints.personal_data import bp
 from crm.blueprints.personal_data.forms import EraseForm, ExemptForm
+from crm.blueprints.template_helpers import stakeholder_name
 from crm.models import AuditAction, Person, label
 from crm.services import audit, clock, personal_data, stakeholders
 from crm.services.errors import InvalidInput, ServiceError
@@ -31,9 +32,7 @@ from crm.services.reporting import exports
 
 def shown_name(person: Person) -> str:
     """The name a person is shown by: an erased one's in the reader's language."""
-    if person.erased_at is not None:
-        return _("Erased person #%(id)d", id=person.id)
-    return person.display_name
+    return stakeholder_name(person)
 
 
 def _person(person_id: int) -> Person:

@@ -178,12 +178,11 @@ def due_page(*, years: int, now: datetime, page: int = 1, per_page: int = 50) ->
         or 0
     )
     page = paging.page_within(page, total=total, per_page=per_page)
-    rows = (
-        db.session.execute(_rows(cutoff).limit(per_page).offset((page - 1) * per_page))
-        if total
-        else []
-    )
-    return paging.read_page([_due(r) for r in rows], page=page, per_page=per_page, total=total)
+    found: list[Due] = []
+    if total:  # nobody due: no need to walk the index for a page of them
+        rows = db.session.execute(_rows(cutoff).limit(per_page).offset((page - 1) * per_page))
+        found = [_due(r) for r in rows]
+    return paging.read_page(found, page=page, per_page=per_page, total=total)
 
 
 def run(*, years: int, now: datetime, actor: User | None = None) -> RunReport:
