@@ -15,7 +15,7 @@ from crm.access import Permission, can
 from crm.blueprints.history import change_text, created_summary, this_record
 from crm.forms import DATE_MESSAGE, DATETIME_MESSAGE
 from crm.labels import field_label
-from crm.services import clock
+from crm.services import clock, personal_data
 
 
 def url_with(**changes: Any) -> str:
@@ -81,8 +81,10 @@ def date_box_type(text: str | None) -> str:
 
 def stakeholder_name(stakeholder: Any) -> str:
     """The name a stakeholder is shown by: an erased person's in the reader's language (it is
-    stored in English, crm.services.personal_data.erasure.erased_name)."""
-    if getattr(stakeholder, "erased_at", None) is not None:
+    stored as an English placeholder, crm.services.personal_data.erased_name). Told by that
+    placeholder rather than by `erased_at`: a person loaded as a stakeholder (the people of an
+    interaction) has only the shared columns, and reading `erased_at` would cost a query."""
+    if stakeholder.display_name == personal_data.erased_name(stakeholder.id):
         return _("Erased person #%(id)d", id=stakeholder.id)
     return str(stakeholder.display_name)
 
