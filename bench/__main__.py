@@ -5,7 +5,8 @@
 Generates the data set once per scale and generator version and reuses it (bench/dataset.py),
 runs ANALYZE, signs in as the coordinator with the most follow-ups, and requests each page of
 bench/pages.py `--runs` times after one warm-up: p50 and p95 server time, SQL statements and
-response size. Then times a 1,000- and a 10,000-row import. Prints a table, marks every row
+response size. Then times a 1,000- and a 10,000-row import, each in a process of its own as
+the worker runs them. Prints a table, marks every row
 over its target, writes bench/results.json and exits 1 when a row missed.
 
 Without --database-url the data set is SQLite; with a PostgreSQL URL, the benchmark works in
@@ -17,25 +18,27 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import multiprocessing
 import resource
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from bench import dataset, pages
+from bench import dataset, importing, pages
 from crm import create_app
-from crm.config import TestingConfig
 from crm.extensions import db
 from crm.models import User
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
+PEAK_MB = 300  # every process: the app serving pages, an import in the worker, the generator
 
 
 @dataclass
@@ -91,28 +94,28 @@ def _measure_pages(app: Any, email: str, runs: int, only: str | None) -> list[Ro
     return rows
 
 
-def _measure_imports(app: Any, email: str, only: str | None) -> list[Row]:
-    from crm.services import imports
-
+def _measure_imports(url: str, email: str, only: str | None) -> tuple[list[Row], float]:
+    """The imports, each in a fresh process (spawned, not forked: its memory is its own);
+    the rows and the largest peak memory of those processes."""
     rows = []
+    peak_mb = 0.0
     offset = int(time.time()) % 1_000 * 100_000  # new people on every run of a reused set
+    spawn = multiprocessing.get_context("spawn")
     for count, target in pages.IMPORTS:
         name = f"import {count:,} people"
         if only and only not in name:
             continue
-        with app.app_context():
-            actor = db.session.scalar(sa.select(User).where(User.email == email))
-            started = time.perf_counter()
-            table = imports.read_table(pages.people_csv(count, offset), "people.csv")
-            report = imports.run(table, kind="people", actor=actor)
-            elapsed = (time.perf_counter() - started) * 1000
-            if len(report.created) != count:
-                raise SystemExit(f"the import created {len(report.created)} of {count} people")
-            db.session.remove()
+        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+            elapsed, created, child_mb = pool.submit(
+                importing.import_people, url, email, count, offset
+            ).result()
+        if created != count:
+            raise SystemExit(f"the import created {created} of {count} people")
+        peak_mb = max(peak_mb, child_mb)
         offset += count
         rows.append(Row(name, elapsed, elapsed, None, None, target, elapsed <= target))
         _print_row(rows[-1], None)
-    return rows
+    return rows, peak_mb
 
 
 def _print_header(width: int) -> None:
@@ -156,14 +159,7 @@ def _prepare(app: Any) -> str:
 
 
 def _run(url: str, args: argparse.Namespace, generation: dataset.Generation) -> int:
-    # Exports are timed as the file is written: past EXPORT_INLINE_ROWS the app hands them to
-    # the worker, which writes the same file with the same code, so the rows time that writing.
-    config = type(
-        "BenchConfig",
-        (TestingConfig,),
-        {"SQLALCHEMY_DATABASE_URI": url, "EXPORT_INLINE_ROWS": 10**9},
-    )
-    app = create_app(config)
+    app = create_app(importing.config(url))
     email = _prepare(app)
     gc.freeze()  # as wsgi.py does after start-up
     database = url.split(":")[0].split("+")[0]
@@ -178,14 +174,19 @@ def _run(url: str, args: argparse.Namespace, generation: dataset.Generation) -> 
     print()
     _print_header(WIDTH)
     rows = _measure_pages(app, email, args.runs, args.only)
-    rows += _measure_imports(app, email, args.only)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\nPeak memory of the benchmark process (app, pages, imports): {peak_mb:.0f} MB")
+    import_rows, import_peak_mb = _measure_imports(url, email, args.only)
+    rows += import_rows
+    print(f"\nPeak memory: {peak_mb:.0f} MB serving the pages (target {PEAK_MB})", end="")
+    print("" if peak_mb <= PEAK_MB else "  MISSED")
+    if import_rows:
+        print(f"Peak memory: {import_peak_mb:.0f} MB importing (target {PEAK_MB})", end="")
+        print("" if import_peak_mb <= PEAK_MB else "  MISSED")
     if not generation.reused:
-        mark = "" if generation.cpu_s <= 60 and generation.peak_mb <= 300 else "  MISSED"
+        mark = "" if generation.cpu_s <= 60 and generation.peak_mb <= PEAK_MB else "  MISSED"
         print(
             f"Generator: {generation.cpu_s:.0f} s CPU (target 60), "
-            f"{generation.peak_mb:.0f} MB (target 300){mark}"
+            f"{generation.peak_mb:.0f} MB (target {PEAK_MB}){mark}"
         )
     RESULTS.write_text(
         json.dumps(
@@ -196,6 +197,7 @@ def _run(url: str, args: argparse.Namespace, generation: dataset.Generation) -> 
                 "rows": [asdict(r) for r in rows],
                 "generation": asdict(generation),
                 "peak_memory_mb": round(peak_mb),
+                "import_peak_memory_mb": round(import_peak_mb),
             },
             indent=2,
             ensure_ascii=False,
@@ -207,6 +209,7 @@ def _run(url: str, args: argparse.Namespace, generation: dataset.Generation) -> 
         db.session.remove()
         db.engine.dispose()
     missed = [r.name for r in rows if not r.ok]
+    missed += [f"peak memory {mb:.0f} MB" for mb in (peak_mb, import_peak_mb) if mb > PEAK_MB]
     if missed:
         print(f"{len(missed)} of {len(rows)} measurements missed their target.")
     return 1 if missed else 0

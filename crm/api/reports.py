@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from flask import current_app
 from marshmallow import Schema, fields, validate
 
 from crm.access import Permission
@@ -119,6 +120,8 @@ def reports_engagement(args: dict[str, Any]) -> Any:
         today=today,
         not_contacted_limit=PAGE_LIMIT,
         level_moves_limit=PAGE_LIMIT,
+        # The request has written nothing: the statements may run side by side.
+        side_by_side_in=current_app._get_current_object(),  # type: ignore[attr-defined]
     )
     return {
         "start": start,

@@ -13,10 +13,25 @@ from tests.reports.conftest import END, START, TODAY, local
 MONTHS = (date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1))
 
 
-@pytest.fixture
-def report(app, known):  # type: ignore[no-untyped-def]
+@pytest.fixture(params=[False, True], ids=["in one session", "side by side"])
+def report(app, known, request):  # type: ignore[no-untyped-def]
+    """The report as a script computes it (one session), and as the page and the API do: its
+    statements side by side on two connections (crm.services.reporting.side_by_side)."""
     with app.app_context():
-        return reports.engagement(START, END, today=TODAY)
+        return reports.engagement(
+            START, END, today=TODAY, side_by_side_in=app if request.param else None
+        )
+
+
+@pytest.mark.parametrize(
+    "filters", [{}, {"sector": "textile"}, {"stakeholder_type": "person"}], ids=str
+)
+def test_side_by_side_the_report_is_the_one_computed_in_one_session(app, known, filters):
+    with app.app_context():
+        alone = reports.engagement(START, END, today=TODAY, **filters)
+        beside = reports.engagement(START, END, today=TODAY, side_by_side_in=app, **filters)
+    assert beside == alone
+    assert beside.interactions > 0
 
 
 def _rows(month_rows):  # type: ignore[no-untyped-def]

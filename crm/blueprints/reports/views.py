@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from flask import Response, abort, render_template, request
+from flask import Response, abort, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -105,6 +105,8 @@ def _engagement(query: Query, day: date, *, limit: int | None) -> reporting.Enga
         today=day,
         not_contacted_limit=limit,
         level_moves_limit=limit,
+        # The request has written nothing: the statements may run side by side.
+        side_by_side_in=current_app._get_current_object(),  # type: ignore[attr-defined]
     )
 
 

@@ -59,12 +59,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from flask import Flask
 from flask_babel import gettext as _
 
 from crm.models import ActivityType, Gender, OrgType
 from crm.services import activities, clock
 from crm.services.errors import InvalidInput
-from crm.services.reporting import engagement_counts, facts
+from crm.services.reporting import engagement_counts, facts, side_by_side
 from crm.services.reporting import engagement_queries as queries
 from crm.services.reporting.facts import (
     LEVELS,
@@ -409,12 +410,11 @@ def _follow_up_row(counts: queries.FollowUpCounts, name: str | None = None) -> F
     )
 
 
-def _follow_ups(
-    period: Period, *, today: date, sector: str | None, stakeholder_type: str | None
-) -> tuple[tuple[FollowUpRow, ...], FollowUpRow]:
-    per_user, total = queries.follow_ups(
-        period, today=today, sector=sector, stakeholder_type=stakeholder_type
-    )
+_FollowUpCounts = tuple[list[queries.FollowUpCounts], queries.FollowUpCounts]
+
+
+def _follow_ups(counts: _FollowUpCounts) -> tuple[tuple[FollowUpRow, ...], FollowUpRow]:
+    per_user, total = counts
     rows = sorted((_follow_up_row(c) for c in per_user), key=lambda r: (r.name.lower(), r.user_id))
     return tuple(rows), _follow_up_row(total, _("All assignees"))
 
@@ -431,9 +431,7 @@ def _mous(counts: queries.ActivityCounts, as_of: date) -> tuple[int, int]:
     return active, expiring
 
 
-def _activities(period: Period, *, sector: str | None, today: date) -> ActivityFigures:
-    as_of = min(period.end, today)
-    counts = queries.activity_counts(period, sector=sector, as_of=as_of)
+def _activities(counts: queries.ActivityCounts, as_of: date) -> ActivityFigures:
     named: Counter[str] = Counter()
     officials: Counter[str] = Counter()
     for gender in counts.named:  # a gender not given counts as undisclosed
@@ -493,6 +491,7 @@ def engagement(
     today: date | None = None,
     not_contacted_limit: int | None = None,
     level_moves_limit: int | None = None,
+    side_by_side_in: Flask | None = None,
 ) -> EngagementReport:
     """The engagement report of a period (see the module's definitions); read-only.
 
@@ -502,7 +501,10 @@ def engagement(
     `timezone`. `not_contacted_limit` and `level_moves_limit` cut the lists of high-influence
     stakeholders not contacted and of level moves (the page shows the first ones, exports
     all of them); their totals are always exact. The database counts every figure, in a
-    fixed number of statements whatever the volume of data.
+    fixed number of statements whatever the volume of data. With `side_by_side_in` (the
+    application) it counts the stakeholder figures and the rest side by side on two
+    connections (crm.services.reporting.side_by_side): for callers whose session holds no
+    uncommitted writes, such as a page or an API request.
     """
     check_period(period_start, period_end)
     _check_filters(sector, stakeholder_type)
@@ -511,22 +513,36 @@ def engagement(
     sector = sector or None
     stakeholder_type = stakeholder_type or None
 
-    figures = engagement_counts.stakeholder_figures(
-        period,
-        sector=sector,
-        stakeholder_type=stakeholder_type,
-        high_influence=HIGH_INFLUENCE,
-        missed_limit=not_contacted_limit,
-    )
+    def counted() -> engagement_counts.StakeholderFigures:
+        return engagement_counts.stakeholder_figures(
+            period,
+            sector=sector,
+            stakeholder_type=stakeholder_type,
+            high_influence=HIGH_INFLUENCE,
+            missed_limit=not_contacted_limit,
+        )
+
+    def the_rest() -> tuple[queries.Moves, _FollowUpCounts, queries.ActivityCounts]:
+        return (
+            queries.level_moves(
+                period, sector=sector, stakeholder_type=stakeholder_type, limit=level_moves_limit
+            ),
+            queries.follow_ups(
+                period, today=today, sector=sector, stakeholder_type=stakeholder_type
+            ),
+            queries.activity_counts(period, sector=sector, as_of=min(period.end, today)),
+        )
+
+    if side_by_side_in:
+        figures, (moves, follow_up_counts, activity_counts) = side_by_side.run(
+            side_by_side_in, counted, the_rest
+        )
+    else:
+        figures, (moves, follow_up_counts, activity_counts) = counted(), the_rest()
     monthly = _monthly(period, figures.months)
     reach = _reach(figures.groups)
     grid = _grid(figures.grid)
-    moves = queries.level_moves(
-        period, sector=sector, stakeholder_type=stakeholder_type, limit=level_moves_limit
-    )
-    per_assignee, all_assignees = _follow_ups(
-        period, today=today, sector=sector, stakeholder_type=stakeholder_type
-    )
+    per_assignee, all_assignees = _follow_ups(follow_up_counts)
     report = EngagementReport(
         period=period,
         sector=sector,
@@ -549,7 +565,7 @@ def engagement(
         levels=_levels(grid, moves),
         follow_ups=per_assignee,
         follow_ups_total=all_assignees,
-        activities=_activities(period, sector=sector, today=today),
+        activities=_activities(activity_counts, min(period.end, today)),
         grid=grid,
     )
     log.info(
