@@ -99,7 +99,8 @@ def _measure_imports(url: str, email: str, only: str | None) -> tuple[list[Row],
     the rows and the largest peak memory of those processes."""
     rows = []
     peak_mb = 0.0
-    offset = int(time.time()) % 1_000 * 100_000  # new people on every run of a reused set
+    # New people on every run of a reused set (each run numbers its rows in a range of its own).
+    offset = int(time.time()) % 1_000 * 100_000
     spawn = multiprocessing.get_context("spawn")
     for count, target in pages.IMPORTS:
         name = f"import {count:,} people"
@@ -112,7 +113,7 @@ def _measure_imports(url: str, email: str, only: str | None) -> tuple[list[Row],
         if created != count:
             raise SystemExit(f"the import created {created} of {count} people")
         peak_mb = max(peak_mb, child_mb)
-        offset += count
+        offset += count  # the warm-up rows lie beyond both imports' (importing.WARM_UP_OFFSET)
         rows.append(Row(name, elapsed, elapsed, None, None, target, elapsed <= target))
         _print_row(rows[-1], None)
     return rows, peak_mb

@@ -156,7 +156,12 @@ def reports_indicators(args: dict[str, Any]) -> Any:
     auth.require(Permission.READ)
     year = args.get("year") or clock.today().year
     rows = indicators.year_figures(
-        indicators.list_indicators(), year, today=clock.today(), timezone=clock.zone()
+        indicators.list_indicators(),
+        year,
+        today=clock.today(),
+        timezone=clock.zone(),
+        # The request has written nothing: the statements may run side by side.
+        side_by_side_in=current_app._get_current_object(),  # type: ignore[attr-defined]
     )
     return {
         "year": year,

@@ -169,10 +169,17 @@ def _indicator(logframe, code: str) -> Indicator:  # type: ignore[no-untyped-def
     return indicators.get(logframe[code])
 
 
-def test_year_figures_give_quarters_year_target_and_progress_of_each_indicator(app, logframe):
+@pytest.mark.parametrize("side_by_side", [False, True], ids=["in one session", "side by side"])
+def test_year_figures_give_quarters_year_target_and_progress_of_each_indicator(
+    app, logframe, side_by_side
+):
+    """As a script counts them (one session), and as the page and the API do (stakeholders
+    engaged beside the other metrics, on a second connection)."""
     with app.app_context():
         listed = indicators.list_indicators()
-        rows = indicators.year_figures(listed, YEAR, today=TODAY)
+        rows = indicators.year_figures(
+            listed, YEAR, today=TODAY, side_by_side_in=app if side_by_side else None
+        )
         found = {
             r.indicator.code: (
                 [q.value for q in r.quarters],

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -126,7 +126,14 @@ def indicators_index():
     year = _year(notices)
     fmt = downloads.requested_format()
     listed = indicators.list_indicators()
-    rows = indicators.year_figures(listed, year, today=clock.today(), timezone=clock.zone())
+    rows = indicators.year_figures(
+        listed,
+        year,
+        today=clock.today(),
+        timezone=clock.zone(),
+        # The request has written nothing: the statements may run side by side.
+        side_by_side_in=current_app._get_current_object(),  # type: ignore[attr-defined]
+    )
     tables = [indicators.summary_table(rows, year), indicators.breakdown_table(rows, year)]
     if fmt:
         return _send(fmt, "indicators", year, tables, _about(year))

@@ -64,11 +64,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import Flask
 
 from crm.extensions import db
 from crm.models import Activity, ActivityStatus, ActivityType, Indicator, Metric, OrgType
 from crm.services import clock
-from crm.services.reporting import facts
+from crm.services.reporting import facts, side_by_side
 from crm.services.reporting.facts import value_of
 from crm.services.reporting.indicators import tallies
 from crm.services.reporting.indicators.logframe import target_for
@@ -428,20 +429,37 @@ def year_figures(
     *,
     today: date,
     timezone: str | ZoneInfo = clock.PROGRAMME_TIMEZONE,
+    side_by_side_in: Flask | None = None,
 ) -> list[YearFigures]:
     """The figures of each indicator in `year`, by quarter and for the year; read-only.
 
-    Each metric is counted once, in one statement, however many indicators share it.
+    Each metric is counted once, in one statement, however many indicators share it. With
+    `side_by_side_in` (the application), stakeholders engaged (the longest: it looks at every
+    stakeholder) is counted beside the other metrics, on a second connection
+    (crm.services.reporting.side_by_side): for callers whose session holds no uncommitted
+    writes, such as a page or an API request.
     """
     check_year(year)
     wanted: dict[Metric, list[str]] = {}
     for indicator in indicators:
         dimensions = wanted.setdefault(Metric(indicator.metric), [])
         dimensions += [d for d in _dimensions(indicator) if d not in dimensions]
-    found = {
-        metric: counted(metric, _year_periods(year), dimensions=dims, timezone=timezone)
-        for metric, dims in wanted.items()
-    }
+    # The longest first: it runs here while the others run beside it.
+    metrics = sorted(wanted, key=lambda metric: metric != Metric.stakeholders_engaged)
+
+    def count(metric: Metric) -> list[Figure]:
+        return counted(metric, _year_periods(year), dimensions=wanted[metric], timezone=timezone)
+
+    if side_by_side_in is not None and len(metrics) > 1:
+        first, rest = side_by_side.run(
+            side_by_side_in,
+            lambda: count(metrics[0]),
+            lambda: [count(metric) for metric in metrics[1:]],
+        )
+        results = [first, *rest]
+    else:
+        results = [count(metric) for metric in metrics]
+    found = dict(zip(metrics, results, strict=True))
     return [
         _year_figures(indicator, year, found[Metric(indicator.metric)], today)
         for indicator in indicators
