@@ -22,7 +22,6 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
-from zxcvbn import zxcvbn
 
 from crm.access import Permission, Role, can
 from crm.extensions import db
@@ -71,6 +70,10 @@ def check_password(password: str, *, email: str, name: str) -> None:
         raise InvalidInput(
             _("Use at most %(n)d characters.", n=MAX_PASSWORD_LENGTH), field="password"
         )
+    # Imported on first use: its dictionaries take some 13 MB, which the processes that never
+    # judge a password (the worker, the commands) do without.
+    from zxcvbn import zxcvbn
+
     words = _personal_words(email, name)
     result = zxcvbn(password[:_SCORED_LENGTH], user_inputs=words, max_length=_SCORED_LENGTH)
     if normalise_email(password) in words or result["score"] < MIN_PASSWORD_SCORE:
