@@ -3,8 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 from crm.extensions import db
-from crm.models import Activity, Interaction, User
-from crm.services import follow_ups, interactions, overview
+from crm.models import Activity, Interaction, Person, User
+from crm.services import follow_ups, interactions, overview, stakeholders
 
 
 def _today():
@@ -160,3 +160,20 @@ def test_quiet_list_shows_the_first_ten_and_counts_them_all(make_organisation, i
             "Ministry",
             *(f"Bureau {i:02d}" for i in range(9)),
         ]
+
+
+def test_the_counts_of_live_organisations_and_people_leave_the_trash_out(
+    login_as, make_organisation, make_person, in_app, actor
+):
+    """The page counts them beside its other statements (a second connection): the numbers
+    shown are those of the database, the trash left out."""
+    client = login_as("member")
+    for name in ("Alpha Ltd", "Beta Ltd", "Gamma Ltd"):
+        make_organisation(display_name=name)
+    people = [make_person(family_name=name) for name in ("Li", "Zhao")]
+    with in_app():
+        admin = db.session.get(User, actor.id)
+        stakeholders.delete(db.session.get(Person, people[0].id), actor=admin)
+    html = client.get("/").get_data(as_text=True)
+    assert 'data-testid="organisations-count">3<' in html
+    assert 'data-testid="people-count">1<' in html
