@@ -481,6 +481,56 @@ def _check_filters(sector: str | None, stakeholder_type: str | None) -> None:
         raise InvalidInput(_("Unknown stakeholder type."), field="type")
 
 
+@dataclass(frozen=True)
+class _Counts:
+    """What the database counted for a report, before it is laid out."""
+
+    figures: engagement_counts.StakeholderFigures
+    moves: queries.Moves
+    follow_ups: _FollowUpCounts
+    activities: queries.ActivityCounts
+
+
+def _count(
+    period: Period,
+    *,
+    sector: str | None,
+    stakeholder_type: str | None,
+    today: date,
+    not_contacted_limit: int | None,
+    level_moves_limit: int | None,
+    side_by_side_in: Flask | None,
+) -> _Counts:
+    """The report's four statements: the stakeholder figures, then the level moves, the
+    follow-ups and the activities; the two groups side by side with `side_by_side_in`."""
+
+    def counted() -> engagement_counts.StakeholderFigures:
+        return engagement_counts.stakeholder_figures(
+            period,
+            sector=sector,
+            stakeholder_type=stakeholder_type,
+            high_influence=HIGH_INFLUENCE,
+            missed_limit=not_contacted_limit,
+        )
+
+    def the_rest() -> tuple[queries.Moves, _FollowUpCounts, queries.ActivityCounts]:
+        return (
+            queries.level_moves(
+                period, sector=sector, stakeholder_type=stakeholder_type, limit=level_moves_limit
+            ),
+            queries.follow_ups(
+                period, today=today, sector=sector, stakeholder_type=stakeholder_type
+            ),
+            queries.activity_counts(period, sector=sector, as_of=min(period.end, today)),
+        )
+
+    if side_by_side_in is not None:
+        figures, rest = side_by_side.run(side_by_side_in, counted, the_rest)
+    else:
+        figures, rest = counted(), the_rest()
+    return _Counts(figures, *rest)
+
+
 def engagement(
     period_start: date,
     period_end: date,
@@ -513,36 +563,20 @@ def engagement(
     sector = sector or None
     stakeholder_type = stakeholder_type or None
 
-    def counted() -> engagement_counts.StakeholderFigures:
-        return engagement_counts.stakeholder_figures(
-            period,
-            sector=sector,
-            stakeholder_type=stakeholder_type,
-            high_influence=HIGH_INFLUENCE,
-            missed_limit=not_contacted_limit,
-        )
-
-    def the_rest() -> tuple[queries.Moves, _FollowUpCounts, queries.ActivityCounts]:
-        return (
-            queries.level_moves(
-                period, sector=sector, stakeholder_type=stakeholder_type, limit=level_moves_limit
-            ),
-            queries.follow_ups(
-                period, today=today, sector=sector, stakeholder_type=stakeholder_type
-            ),
-            queries.activity_counts(period, sector=sector, as_of=min(period.end, today)),
-        )
-
-    if side_by_side_in:
-        figures, (moves, follow_up_counts, activity_counts) = side_by_side.run(
-            side_by_side_in, counted, the_rest
-        )
-    else:
-        figures, (moves, follow_up_counts, activity_counts) = counted(), the_rest()
+    counts = _count(
+        period,
+        sector=sector,
+        stakeholder_type=stakeholder_type,
+        today=today,
+        not_contacted_limit=not_contacted_limit,
+        level_moves_limit=level_moves_limit,
+        side_by_side_in=side_by_side_in,
+    )
+    figures = counts.figures
     monthly = _monthly(period, figures.months)
     reach = _reach(figures.groups)
     grid = _grid(figures.grid)
-    per_assignee, all_assignees = _follow_ups(follow_up_counts)
+    per_assignee, all_assignees = _follow_ups(counts.follow_ups)
     report = EngagementReport(
         period=period,
         sector=sector,
@@ -562,10 +596,10 @@ def engagement(
             not_contacted=tuple(Listed(m.facts, m.last_contacted_at) for m in figures.missed),
             not_contacted_total=reach.high - reach.high_engaged,
         ),
-        levels=_levels(grid, moves),
+        levels=_levels(grid, counts.moves),
         follow_ups=per_assignee,
         follow_ups_total=all_assignees,
-        activities=_activities(activity_counts, min(period.end, today)),
+        activities=_activities(counts.activities, min(period.end, today)),
         grid=grid,
     )
     log.info(
