@@ -70,13 +70,18 @@ def quiet_conditions(*, today: date) -> tuple[sa.ColumnElement[bool], ...]:
     is more than QUIET_AFTER_DAYS before `today`, or that was never contacted. The dashboard's
     panel and the lists' `?quiet=1` filter both use it, so the list holds what the panel counts.
     """
-    # Over 90 days, the hours between UTC and local midnight do not matter.
-    cutoff = datetime.combine(today - timedelta(days=QUIET_AFTER_DAYS), time.min, tzinfo=UTC)
     return (
         Stakeholder.deleted_at.is_(None),
         Stakeholder.influence.in_(QUIET_INFLUENCE),
-        sa.or_(Stakeholder.last_contacted_at.is_(None), Stakeholder.last_contacted_at < cutoff),
+        sa.or_(*_quiet_since(today)),
     )
+
+
+def _quiet_since(today: date) -> tuple[sa.ColumnElement[bool], sa.ColumnElement[bool]]:
+    """The two ways to be quiet: never contacted; last contacted before the cutoff."""
+    # Over 90 days, the hours between UTC and local midnight do not matter.
+    cutoff = datetime.combine(today - timedelta(days=QUIET_AFTER_DAYS), time.min, tzinfo=UTC)
+    return Stakeholder.last_contacted_at.is_(None), Stakeholder.last_contacted_at < cutoff
 
 
 @dataclass(frozen=True)
@@ -102,24 +107,23 @@ def quiet_panel(*, today: date, limit: int = 10) -> QuietPanel:
     longest quiet (never contacted first), then by name. Trashed interactions are not
     contacts; confidential ones are.
 
-    Two queries: the first `limit` of each influence level, read in the order of
-    ix_stakeholders_live_quiet (no sort of every quiet stakeholder); and one statement
-    counting each kind over ix_stakeholders_live_quiet_kind, each count stopping after the
-    cap. The lists' `?quiet=1` filter counts the same rows, without the cap.
+    Two queries: the first `limit` of each influence level, never contacted and contacted
+    long ago apart, each read in the order of ix_stakeholders_live_quiet (no sort of every
+    quiet stakeholder: the index keeps NULL dates first on SQLite and last on PostgreSQL, so
+    one ORDER BY with NULLS FIRST would match it on SQLite only); and one statement counting
+    each kind over ix_stakeholders_live_quiet_kind, each count stopping after the cap. The
+    lists' `?quiet=1` filter counts the same rows, without the cap.
     """
     quiet = quiet_conditions(today=today)
     firsts = [
         sa.select(Stakeholder.id)
-        .where(Stakeholder.influence == level, *quiet)
-        .order_by(
-            Stakeholder.last_contacted_at.asc().nulls_first(),
-            Stakeholder.sort_name,
-            Stakeholder.id,
-        )
+        .where(Stakeholder.deleted_at.is_(None), Stakeholder.influence == level, since)
+        .order_by(Stakeholder.last_contacted_at, Stakeholder.sort_name, Stakeholder.id)
         .limit(limit)
         .subquery()
         .select()
         for level in QUIET_INFLUENCE
+        for since in _quiet_since(today)
     ]
     found = db.session.scalars(
         sa.select(Stakeholder)

@@ -177,3 +177,34 @@ def test_the_counts_of_live_organisations_and_people_leave_the_trash_out(
     html = client.get("/").get_data(as_text=True)
     assert 'data-testid="organisations-count">3<' in html
     assert 'data-testid="people-count">1<' in html
+
+
+def test_quiet_stakeholders_never_contacted_come_before_the_longest_quiet(
+    login_as, make_organisation, in_app
+):
+    """Most influential first; within an influence level, those never contacted (by name),
+    then the longest quiet: on both databases, which keep NULL dates at opposite ends of an
+    index."""
+    client = login_as("coordinator")
+    top = make_organisation(display_name="Top Ministry", org_type="government", influence=5)
+    never = [
+        make_organisation(display_name=f"Never {n}", org_type="government", influence=4)
+        for n in "CAB"
+    ]
+    quiet = {
+        days: make_organisation(display_name=f"Quiet {days}", org_type="government", influence=4)
+        for days in (100, 300, 200)
+    }
+    with in_app():
+        _log(client.user.id, top.id, days_ago=120)
+        for days, org in quiet.items():
+            _log(client.user.id, org.id, days_ago=days)
+        panel = overview.quiet_panel(today=_today(), limit=5)
+    assert [q.stakeholder.display_name for q in panel.items] == [
+        "Top Ministry",
+        "Never A",
+        "Never B",
+        "Never C",
+        "Quiet 300",
+    ]
+    assert (panel.organisations, len(never)) == (7, 3)
