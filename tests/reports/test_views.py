@@ -431,3 +431,13 @@ def test_the_report_page_makes_as_many_queries_for_more_data(app, login_as, know
                 actor=admin,
             )
     assert queries() == before
+
+
+def test_months_heading_the_rows_stay_on_one_line(login_as, known):
+    """A narrow table (interactions by sector, five sectors) would break "2026-01" after the
+    hyphen; the months that head its rows do not wrap."""
+    page = _page(login_as(Role.manager))
+    months = re.findall(r'<th scope="row" class="([^"]*)">(\d{4}-\d{2})</th>', page)
+    assert months, "no month heads a row"
+    assert all("text-nowrap" in classes for classes, _month in months)
+    assert '<th scope="row" class="fw-normal">Enterprise</th>' in page  # other rows may wrap
