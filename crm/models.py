@@ -1027,7 +1027,8 @@ class Activity(Editable, Model):
         enum_column(ActivityStatus, "activity_status", 16), default=ActivityStatus.planned
     )
     start_on: Mapped[date] = mapped_column(index=True)
-    end_on: Mapped[date | None]
+    # Indexed for "not over yet" (end_on >= day OR start_on >= day: crm.services.overview).
+    end_on: Mapped[date | None] = mapped_column(index=True)
     city: Mapped[str | None] = mapped_column(sa.String(80))
     sector: Mapped[Sector | None] = mapped_column(enum_column(Sector, "activity_sector", 16))
     description: Mapped[str | None] = mapped_column(sa.Text)

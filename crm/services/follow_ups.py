@@ -406,9 +406,9 @@ def due_counts(user: User, *, today: date) -> dict[Due, int]:
     """How many open follow-ups `user` has in each group: one aggregate query over the
     (assignee, status, due date) index."""
     row = db.session.execute(
-        sa.select(
-            *(sa.func.count(FollowUp.id).filter(_due_in(group, today)) for group in Due)
-        ).where(*_open_of(user.id))
+        sa.select(*(sa.func.count().filter(_due_in(group, today)) for group in Due)).where(
+            *_open_of(user.id)
+        )
     ).one()
     return {group: int(n or 0) for group, n in zip(Due, row, strict=True)}
 
@@ -441,6 +441,21 @@ def agenda(user: User, *, today: date, per_group: int = 25) -> Agenda:
         else:
             groups.later.append(follow_up)
     return groups
+
+
+def due_soon(user: User, *, today: date, limit: int) -> list[FollowUp]:
+    """The first `limit` of a user's open follow-ups due by the end of the week (overdue,
+    today, the next seven days), in agenda order: one range of the (assignee, status, due
+    date) index, and only the follow-ups shown are loaded (the dashboard's panel)."""
+    ids = (
+        sa.select(FollowUp.id)
+        .where(*_open_of(user.id), FollowUp.due_on <= today + timedelta(days=7))
+        .order_by(*AGENDA_ORDER)
+        .limit(limit)
+    )
+    return list(
+        db.session.scalars(_loaded().where(FollowUp.id.in_(ids)).order_by(*AGENDA_ORDER)).all()
+    )
 
 
 def due_page(

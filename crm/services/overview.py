@@ -44,7 +44,10 @@ class QuietStakeholder:
 
 @dataclass(frozen=True)
 class Dashboard:
-    agenda: follow_ups.Agenda
+    # How many open follow-ups the user has in each group (crm.services.follow_ups.Due).
+    due: dict[follow_ups.Due, int]
+    # The first of them due by the end of the week, overdue first.
+    soon: list[FollowUp]
     my_interactions: list[Interaction]
     team_interactions: list[Interaction]
     upcoming_activities: list[Activity]
@@ -59,9 +62,8 @@ class Dashboard:
     quiet_people: int = 0
 
     @property
-    def soon(self) -> list[FollowUp]:
-        """The first open follow-ups due by the end of the week, overdue first."""
-        return (self.agenda.overdue + self.agenda.today + self.agenda.this_week)[:SOON]
+    def open_follow_ups(self) -> int:
+        return sum(self.due.values())
 
 
 def quiet_conditions(*, today: date) -> tuple[sa.ColumnElement[bool], ...]:
@@ -236,7 +238,9 @@ def _dashboard(user: User, *, today: date) -> Dashboard:
         .where(
             Activity.deleted_at.is_(None),
             Activity.status != ActivityStatus.cancelled,
-            sa.func.coalesce(Activity.end_on, Activity.start_on) >= today,
+            # Not over yet: coalesce(end_on, start_on) >= today, written as two ranges of
+            # indexes (an activity ends on or after its start: CHECK end_after_start).
+            sa.or_(Activity.end_on >= today, Activity.start_on >= today),
             Activity.start_on <= today + timedelta(days=60),
         )
         .order_by(Activity.start_on)
@@ -244,7 +248,8 @@ def _dashboard(user: User, *, today: date) -> Dashboard:
     ).all()
     quiet = quiet_panel(today=today)
     return Dashboard(
-        agenda=follow_ups.agenda(user, today=today, per_group=SOON),
+        due=follow_ups.due_counts(user, today=today),
+        soon=follow_ups.due_soon(user, today=today, limit=SOON),
         my_interactions=mine,
         team_interactions=team,
         upcoming_activities=list(upcoming),

@@ -208,3 +208,78 @@ def test_quiet_stakeholders_never_contacted_come_before_the_longest_quiet(
         "Quiet 300",
     ]
     assert (panel.organisations, len(never)) == (7, 3)
+
+
+def _section(page, testid):
+    start = page.index(f'data-testid="{testid}"')
+    return page[start : page.index("</section>", start)]
+
+
+def test_upcoming_activities_are_those_not_over_that_start_within_60_days(login_as, in_app):
+    client = login_as("coordinator")
+    today = _today()
+    with in_app():
+        for title, start, end, status in [
+            ("Today only", 0, None, "planned"),
+            ("Started, ends in two days", -3, 2, "planned"),
+            ("Started, ends today", -2, 0, "held"),
+            ("In thirty days", 30, 31, "planned"),
+            ("In sixty days", 60, None, "planned"),
+            ("Ended yesterday", -5, -1, "held"),
+            ("Yesterday only", -1, None, "held"),
+            ("In sixty-one days", 61, None, "planned"),
+            ("Cancelled next week", 7, None, "cancelled"),
+        ]:
+            db.session.add(
+                Activity(
+                    type="training",
+                    title=title,
+                    status=status,
+                    start_on=today + timedelta(days=start),
+                    end_on=None if end is None else today + timedelta(days=end),
+                )
+            )
+        db.session.commit()
+    section = _section(client.get("/").get_data(as_text=True), "upcoming")
+    shown = [
+        "Started, ends in two days",
+        "Started, ends today",
+        "Today only",
+        "In thirty days",
+        "In sixty days",
+    ]
+    assert [t for t in shown if t in section] == shown
+    assert sorted(shown, key=section.index) == shown  # by start date
+    for title in ("Ended yesterday", "Yesterday only", "In sixty-one days", "Cancelled"):
+        assert title not in section
+
+
+def test_the_follow_ups_panel_shows_the_first_eight_due_by_the_week_end_overdue_first(
+    login_as, in_app
+):
+    client = login_as("member")
+    today = _today()
+    with in_app():
+        me = db.session.get(User, client.user.id)
+        for title, due, priority in [
+            *((f"This week {n}", 3, "normal") for n in range(6)),
+            ("Due today", 0, "normal"),
+            ("Overdue low", -4, "low"),
+            ("Overdue high", -4, "high"),
+            ("Later", 9, "high"),
+        ]:
+            follow_ups.create(
+                {
+                    "title": title,
+                    "due_on": today + timedelta(days=due),
+                    "assignee_id": me.id,
+                    "priority": priority,
+                },
+                actor=me,
+            )
+    page = client.get("/").get_data(as_text=True)
+    section = _section(page, "my-follow-ups")
+    expected = ["Overdue high", "Overdue low", "Due today"] + [f"This week {n}" for n in range(5)]
+    assert sorted(expected, key=section.index) == expected
+    assert "This week 5" not in section and "Later" not in section
+    assert 'data-testid="open-count">10<' in page and 'data-testid="overdue-count">2<' in page
