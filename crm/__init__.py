@@ -13,6 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from crm import i18n
 from crm import requests as crm_requests
 from crm.config import Config, from_environment
 from crm.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
@@ -89,6 +90,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
         locale_selector=_select_locale,
         default_translation_directories=str(ROOT / "crm" / "translations"),
     )
+    i18n.init_app(app)  # after Babel, whose template callables it replaces
     _init_login(app)
     init_security_headers(app)
     if app.config["PROXY_FIX_X_FOR"]:

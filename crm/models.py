@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, declared_attr, mapped_column, relationship
 
+from crm import i18n
 from crm.access import Role
 from crm.extensions import Model, db
 
@@ -445,7 +446,10 @@ def label(value: Any) -> str:
     if not isinstance(value, str):
         return str(value)
     found = LABELS.get(value)
-    return str(found) if found is not None else str(value)
+    if found is None:
+        return str(value)
+    # Once per language and request: a list translates the same few labels on every row.
+    return i18n.remembered(("label", type(value), value), lambda: str(found))
 
 
 # ---------------------------------------------------------------------------------------------
