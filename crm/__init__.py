@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, has_request_context, request, session
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -17,6 +16,7 @@ from crm import i18n
 from crm import requests as crm_requests
 from crm.config import Config, from_environment
 from crm.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+from crm.i18n import lazy_gettext as _l
 from crm.security import init_security_headers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,10 +129,10 @@ def _init_login(app: Flask) -> None:
     from datetime import timedelta
 
     from flask import flash, redirect, url_for
-    from flask_babel import gettext as _
     from flask_login import login_url
 
     from crm.blueprints.auth import sessions
+    from crm.i18n import gettext as _
     from crm.services import accounts, two_factor
 
     login_manager.init_app(app)

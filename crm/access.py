@@ -6,7 +6,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, ParamSpec
 
-from flask_babel import lazy_gettext as _l
+from crm.i18n import lazy_gettext as _l
 
 if TYPE_CHECKING:
     from flask.typing import ResponseReturnValue

@@ -15,7 +15,6 @@ from enum import StrEnum
 from typing import Any
 
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import (
@@ -36,6 +35,7 @@ from wtforms.utils import unset_value
 from wtforms.validators import InputRequired, ValidationError
 from wtforms.widgets import Input, html_params
 
+from crm.i18n import lazy_gettext as _l
 from crm.requests import MAX_ID, record_id
 from crm.services import clock
 from crm.services.text import clean_text

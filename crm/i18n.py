@@ -18,6 +18,7 @@ from typing import Any
 import flask_babel
 from babel.support import NullTranslations
 from flask import Flask, g
+from flask_babel.speaklater import LazyString
 
 # Flask-Babel's namespace in `g` and the locale it selected (flask_babel.get_locale).
 _STATE = "_flask_babel"
@@ -52,6 +53,18 @@ def translations() -> NullTranslations:
     """The translations of the current language (as flask_babel.get_translations)."""
     memo = _memo()
     return memo.translations if memo is not None else flask_babel.get_translations()
+
+
+def gettext(string: str, **variables: Any) -> str:
+    """flask_babel.gettext through `translations()`."""
+    text = translations().ugettext(string)
+    return text % variables if variables else text
+
+
+def lazy_gettext(string: str, **variables: Any) -> LazyString:
+    """flask_babel.lazy_gettext, translated through `translations()` when read: form labels
+    and choices, written once at import and read on every page."""
+    return LazyString(gettext, string, **variables)
 
 
 def remembered(key: Any, make: Callable[[], str]) -> str:

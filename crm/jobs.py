@@ -48,12 +48,12 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask, current_app
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab  # type: ignore[import-untyped]
 from huey.consumer import Consumer  # type: ignore[import-untyped]
 from huey.signals import SIGNAL_INTERRUPTED  # type: ignore[import-untyped]
 
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.models import ImportBatch, ImportKind, ImportStatus, Job, JobKind, JobStatus, User
 from crm.services import clock, imports, jobs, mail, reminders
 from crm.services.errors import Conflict, ServiceError

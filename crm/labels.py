@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from crm.i18n import lazy_gettext as _l
 
 FIELD_LABELS = {
     "display_name": _l("Name"),

@@ -15,13 +15,13 @@ from enum import StrEnum
 from typing import Any, overload
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, declared_attr, mapped_column, relationship
 
 from crm import i18n
 from crm.access import Role
 from crm.extensions import Model, db
+from crm.i18n import lazy_gettext as _l
 
 
 def utcnow() -> datetime:

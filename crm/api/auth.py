@@ -6,12 +6,12 @@ from __future__ import annotations
 import hashlib
 
 from flask import current_app, g, request
-from flask_babel import gettext as _
 from flask_babel import refresh
 from flask_limiter.util import get_remote_address
 
 from crm.access import Permission, can
 from crm.api.errors import error_response
+from crm.i18n import gettext as _
 from crm.models import ApiToken, User
 from crm.services import api_tokens
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, g, jsonify, request
-from flask_babel import gettext as _
 from flask_babel import refresh
 from werkzeug.exceptions import HTTPException
 
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.services import api_tokens
 from crm.services.errors import Conflict, LikelyDuplicate, ServiceError
 

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 from werkzeug.datastructures import MultiDict
 from wtforms import (
@@ -35,6 +34,7 @@ from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from crm.forms import MultiPickerField, OptionalIntSelectField, PickerField, TagsField
+from crm.i18n import lazy_gettext as _l
 from crm.services import clock
 
 #: Marshmallow's messages, in the reader's language (its own are English only).

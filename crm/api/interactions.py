@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext as _
 from marshmallow import fields, validate
 
 from crm.access import Permission
@@ -19,6 +18,7 @@ from crm.api.common import READ_ERRORS, WRITE_ERRORS, Extended, conflict, docume
 from crm.api.organisations import one_of
 from crm.blueprints.interactions import views as web
 from crm.blueprints.interactions.forms import InteractionForm
+from crm.i18n import gettext as _
 from crm.models import Channel, Interaction, OrgType, Sector, StakeholderKind
 from crm.services import interactions
 from crm.services.errors import Conflict, PermissionDenied, ServiceError

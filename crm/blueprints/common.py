@@ -10,10 +10,10 @@ from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from crm.blueprints.conflicts import ConflictRow, conflict_rows
 from crm.forms import BaseForm, VersionedForm
+from crm.i18n import gettext as _
 from crm.services.errors import Conflict, ServiceError
 
 MAX_TEXT = 200

@@ -18,10 +18,10 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from flask_babel import get_locale
-from flask_babel import gettext as _
 
 from crm import provinces
 from crm.extensions import Model
+from crm.i18n import gettext as _
 from crm.models import AuditEvent, RelationshipType, label
 from crm.services import audit
 from crm.services.timeline import Page

@@ -7,13 +7,13 @@ from typing import Any
 
 from flask import Flask, request, url_for
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm import models, provinces
 from crm.access import Permission, can
 from crm.blueprints.history import change_text, created_summary, this_record
 from crm.forms import DATE_MESSAGE, DATETIME_MESSAGE
+from crm.i18n import gettext as _
 from crm.labels import field_label
 from crm.services import clock, personal_data
 

@@ -23,12 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from werkzeug.security import check_password_hash
 
 from crm.access import Role
 from crm.demo import examples, logframe, network, outreach, programme
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.models import User
 from crm.services import accounts, topics
 from crm.services.errors import Conflict

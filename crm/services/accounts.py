@@ -19,12 +19,12 @@ import secrets
 from typing import cast
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from crm.access import Permission, Role, can
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.models import AuditAction, Language, User, utcnow
 from crm.services import audit, search
 from crm.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from typing import cast
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from crm.access import Permission, can
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.models import ApiToken, AuditAction, User, utcnow
 from crm.services import audit
 from crm.services.errors import InvalidInput, NotFound, PermissionDenied

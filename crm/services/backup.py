@@ -52,10 +52,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from flask_babel import gettext as _
 
 from crm.access import Permission, can
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.models import AuditAction, User
 from crm.services import audit, clock
 from crm.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied, ServiceError

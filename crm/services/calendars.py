@@ -14,10 +14,10 @@ from datetime import date, timedelta
 
 import icalendar
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.models import Activity, ActivityStatus, FollowUp, FollowUpStatus, User, label, utcnow
 from crm.services import clock
 from crm.services.errors import PermissionDenied

@@ -44,9 +44,9 @@ from typing import Literal
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import gettext as _
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
+from crm.i18n import gettext as _
 from crm.services.errors import InvalidInput
 
 DEFAULT_REGION = "CN"

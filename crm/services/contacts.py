@@ -46,11 +46,11 @@ from urllib.parse import quote, unquote
 
 import sqlalchemy as sa
 import vobject
-from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from crm.access import Permission, can
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.models import (
     Affiliation,
     AuditAction,

@@ -14,13 +14,13 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.access import Permission, Role, can
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.models import (
     Activity,
     AuditAction,

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from crm.access import Permission, can
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.models import AuditAction, User, utcnow
 from crm.services import audit, contact_dates, search
 from crm.services.errors import InvalidInput, NotFound, PermissionDenied

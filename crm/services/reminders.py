@@ -18,10 +18,10 @@ from email.message import EmailMessage
 
 import sqlalchemy as sa
 from flask_babel import force_locale, ngettext
-from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.models import FollowUp, FollowUpStatus, User, utcnow
 from crm.services import clock, mail
 

@@ -11,11 +11,11 @@ import logging
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from crm.access import Permission, can
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.models import AuditAction, Topic, User
 from crm.services import audit
 from crm.services.errors import InvalidInput, NotFound, PermissionDenied

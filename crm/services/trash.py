@@ -17,10 +17,10 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.models import (
     Activity,
     AuditAction,

@@ -26,10 +26,10 @@ from typing import cast
 import pyotp
 import segno
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from crm.access import Permission, can
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.models import AuditAction, RecoveryCode, User
 from crm.services import audit, clock
 from crm.services.errors import InvalidInput, PermissionDenied

@@ -1,4 +1,3 @@
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -23,6 +22,7 @@ from crm.forms import (
     VersionedForm,
     enum_choices,
 )
+from crm.i18n import lazy_gettext as _l
 from crm.models import (
     ActivityStatus,
     ActivityType,

@@ -3,7 +3,6 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, ngettext
-from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -23,6 +22,7 @@ from crm.blueprints.common import attach_error, list_args, save_edit
 from crm.blueprints.history import history_names
 from crm.blueprints.reports import downloads
 from crm.forms import BaseForm, id_choices
+from crm.i18n import gettext as _
 from crm.models import (
     Activity,
     ActivityStatus,

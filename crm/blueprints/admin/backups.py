@@ -11,11 +11,11 @@ Scheduled backups are for cron or a systemd timer running `flask --app wsgi crm 
 from pathlib import Path
 
 from flask import current_app, flash, redirect, render_template, send_file, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import Permission, permission_required
 from crm.blueprints.admin import bp
+from crm.i18n import gettext as _
 from crm.services import backup
 from crm.services.errors import ServiceError
 

@@ -1,4 +1,3 @@
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     EmailField,
@@ -12,6 +11,7 @@ from wtforms.validators import DataRequired, Email, Length
 
 from crm.access import ROLE_LABELS, Role
 from crm.forms import BaseForm, VersionedForm, interface_language_choices
+from crm.i18n import lazy_gettext as _l
 
 ROLE_CHOICES = [SelectChoice(role.value, ROLE_LABELS[role]) for role in Role]
 

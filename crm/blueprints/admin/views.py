@@ -1,11 +1,11 @@
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import Permission, permission_required
 from crm.blueprints.admin import bp
 from crm.blueprints.admin.forms import EditUserForm, NewUserForm, ResetPasswordForm
 from crm.blueprints.common import attach_error, save_edit
+from crm.i18n import gettext as _
 from crm.services import accounts, two_factor
 from crm.services import trash as trash_bin
 from crm.services.errors import Conflict, ServiceError

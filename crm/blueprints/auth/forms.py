@@ -1,8 +1,8 @@
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from crm.forms import BaseForm, interface_language_choices
+from crm.i18n import lazy_gettext as _l
 
 # The password rule itself (length, strength) lives in crm.services.accounts.
 PASSWORD_MAX = 200

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from crm.blueprints.auth import bp
 from crm.blueprints.auth.forms import NewRecoveryCodesForm, TurnOffTwoFactorForm, TwoFactorSetupForm
 from crm.blueprints.common import attach_error
+from crm.i18n import gettext as _
 from crm.models import User
 from crm.services import accounts, two_factor
 from crm.services.errors import ServiceError

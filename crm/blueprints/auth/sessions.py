@@ -11,8 +11,8 @@ and "sign out everywhere" end that cookie too (crm.services.accounts.end_session
 from __future__ import annotations
 
 from flask import Flask, Response, current_app, flash, g, request, session
-from flask_babel import gettext as _
 
+from crm.i18n import gettext as _
 from crm.services import clock
 
 LAST_SEEN = "_last_seen"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from wtforms import BooleanField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
@@ -13,6 +11,8 @@ from wtforms.validators import DataRequired, Length
 from crm.blueprints.auth import bp
 from crm.extensions import limiter
 from crm.forms import BaseForm
+from crm.i18n import gettext as _
+from crm.i18n import lazy_gettext as _l
 from crm.models import User
 from crm.services import api_tokens
 from crm.services.errors import ServiceError

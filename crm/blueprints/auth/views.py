@@ -16,7 +16,6 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from crm.blueprints.auth import bp, throttle
@@ -30,6 +29,7 @@ from crm.blueprints.auth.forms import (
 from crm.blueprints.auth.sessions import LAST_SEEN
 from crm.blueprints.auth.tokens import TokenForm
 from crm.blueprints.common import attach_error
+from crm.i18n import gettext as _
 from crm.models import User
 from crm.services import accounts, api_tokens, clock, two_factor
 from crm.services.errors import ServiceError

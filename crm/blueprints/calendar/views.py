@@ -1,11 +1,11 @@
 """The personal calendar feed (opened by a secret token, not a session) and its settings."""
 
 from flask import abort, flash, redirect, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crm.blueprints.calendar import bp
 from crm.extensions import limiter
+from crm.i18n import gettext as _
 from crm.services import calendars, clock
 
 

@@ -4,13 +4,13 @@ from datetime import date
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
 from crm.access import Permission, permission_required
 from crm.blueprints.duplicates import bp
 from crm.blueprints.history import change_text, value_names
+from crm.i18n import gettext as _
 from crm.models import Person, Stakeholder
 from crm.requests import MAX_ID, record_id
 from crm.services import audit, duplicates, merge, stakeholders

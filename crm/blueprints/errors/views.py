@@ -5,12 +5,12 @@ person reads out from the page finds the log lines of that request.
 """
 
 from flask import jsonify, render_template, request
-from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from crm.blueprints.errors import bp
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.requests import current_request_id
 from crm.services.errors import ServiceError
 

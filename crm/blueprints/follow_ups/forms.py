@@ -1,8 +1,8 @@
-from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from crm.forms import BaseForm, OptionalIntSelectField, PickerField, VersionedForm, enum_choices
+from crm.i18n import lazy_gettext as _l
 from crm.models import Priority
 
 

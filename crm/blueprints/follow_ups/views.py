@@ -1,8 +1,6 @@
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -13,6 +11,8 @@ from crm.blueprints.follow_ups.forms import CompleteForm, FollowUpForm, Reassign
 from crm.blueprints.reports import downloads, list_exports
 from crm.extensions import db
 from crm.forms import id_choices
+from crm.i18n import gettext as _
+from crm.i18n import lazy_gettext as _l
 from crm.models import Activity, FollowUp, FollowUpStatus, Priority, User
 from crm.requests import record_id
 from crm.services import clock, cross_border, follow_ups, mail, stakeholders

@@ -1,11 +1,11 @@
 """Forms of the import pages. Per-column and per-row selects are read by the views, since
 their number depends on the file."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, RadioField, SelectChoice, SelectField, SubmitField
 
 from crm.forms import BaseForm, enum_choices
+from crm.i18n import lazy_gettext as _l
 from crm.models import DuplicateAction, ImportKind
 
 

@@ -31,13 +31,13 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm import jobs as queue
 from crm.access import Permission, permission_required
 from crm.blueprints.imports import bp
 from crm.blueprints.imports.forms import ChoicesForm, MappingForm, UploadForm
+from crm.i18n import gettext as _
 from crm.models import DuplicateAction, ImportBatch, ImportKind, ImportStatus, Job, JobStatus, User
 from crm.services import imports
 from crm.services.errors import ServiceError

@@ -1,4 +1,3 @@
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
@@ -20,6 +19,7 @@ from crm.forms import (
     VersionedForm,
     enum_choices,
 )
+from crm.i18n import lazy_gettext as _l
 from crm.models import Channel, Direction, Priority
 from crm.services import clock
 

@@ -2,8 +2,6 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from crm.access import Permission, permission_required
@@ -13,6 +11,8 @@ from crm.blueprints.interactions.forms import InteractionForm
 from crm.blueprints.reports import downloads, list_exports
 from crm.extensions import db
 from crm.forms import chinese_first, id_choices
+from crm.i18n import gettext as _
+from crm.i18n import lazy_gettext as _l
 from crm.models import (
     Activity,
     Channel,

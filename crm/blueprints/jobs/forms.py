@@ -1,10 +1,10 @@
 """Forms of the job pages."""
 
-from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, SubmitField
 from wtforms.validators import AnyOf, InputRequired, Length
 
 from crm.forms import BaseForm
+from crm.i18n import lazy_gettext as _l
 from crm.services.reporting import exports
 
 # A list page's query string, as long as a browser would send one.

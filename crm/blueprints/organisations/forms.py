@@ -1,8 +1,6 @@
 from typing import Any
 
 from flask_babel import get_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     IntegerField,
     SelectChoice,
@@ -24,6 +22,8 @@ from wtforms.validators import (
 
 from crm import provinces
 from crm.forms import OptionalIntSelectField, PickerField, TagsField, VersionedForm, enum_choices
+from crm.i18n import gettext as _
+from crm.i18n import lazy_gettext as _l
 from crm.models import (
     EngagementLevel,
     OrgType,

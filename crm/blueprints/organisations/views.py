@@ -2,8 +2,6 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from crm import provinces
@@ -17,6 +15,8 @@ from crm.blueprints.reports import downloads, list_exports
 from crm.blueprints.stakeholders.forms import RelationshipForm
 from crm.blueprints.stakeholders.helpers import relationship_form
 from crm.forms import id_choices
+from crm.i18n import gettext as _
+from crm.i18n import lazy_gettext as _l
 from crm.models import (
     EngagementLevel,
     Organisation,

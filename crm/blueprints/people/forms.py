@@ -3,7 +3,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     DateField,
     EmailField,
@@ -24,6 +23,7 @@ from crm.forms import (
     enum_choices,
     validate_not_future,
 )
+from crm.i18n import lazy_gettext as _l
 from crm.models import Consent, ConsentPurpose, ConsentSource, EngagementLevel, Gender, Language
 from crm.services import contact_details
 

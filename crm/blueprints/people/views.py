@@ -10,8 +10,6 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from crm.access import Permission, permission_required
@@ -24,6 +22,8 @@ from crm.blueprints.reports import downloads, list_exports
 from crm.blueprints.stakeholders.forms import AffiliationForm, RelationshipForm
 from crm.blueprints.stakeholders.helpers import affiliation_form, relationship_form
 from crm.forms import chinese_first, id_choices
+from crm.i18n import gettext as _
+from crm.i18n import lazy_gettext as _l
 from crm.models import (
     Consent,
     EngagementLevel,

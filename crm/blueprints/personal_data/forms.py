@@ -1,8 +1,8 @@
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from crm.forms import BaseForm
+from crm.i18n import lazy_gettext as _l
 
 
 class EraseForm(BaseForm):

@@ -15,7 +15,6 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import Permission, permission_required
@@ -23,6 +22,7 @@ from crm.blueprints.common import attach_error, list_args
 from crm.blueprints.personal_data import bp
 from crm.blueprints.personal_data.forms import EraseForm, ExemptForm
 from crm.blueprints.template_helpers import stakeholder_name
+from crm.i18n import gettext as _
 from crm.models import AuditAction, Person, label
 from crm.services import audit, clock, personal_data, stakeholders
 from crm.services.errors import InvalidInput, ServiceError

@@ -25,10 +25,10 @@ from datetime import date
 from functools import lru_cache
 
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from markupsafe import Markup
 
 from crm.blueprints.reports._pygal import Style, pygal
+from crm.i18n import gettext as _
 from crm.models import Channel, EngagementLevel, label
 from crm.services import clock, reporting
 

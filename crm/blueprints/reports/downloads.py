@@ -23,10 +23,10 @@ from datetime import date
 from typing import Any
 
 from flask import Response, abort, request, send_file, stream_with_context
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import Permission, can
+from crm.i18n import gettext as _
 from crm.models import User
 from crm.services import clock
 from crm.services.errors import ServiceError

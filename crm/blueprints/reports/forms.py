@@ -1,7 +1,6 @@
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     DecimalField,
     FieldList,
@@ -17,6 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from crm.forms import SubForm, VersionedForm, enum_choices
+from crm.i18n import lazy_gettext as _l
 from crm.models import Metric
 from crm.services.reporting import indicators
 

@@ -8,7 +8,6 @@ from datetime import date
 from typing import Any
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import Permission, permission_required
@@ -17,6 +16,7 @@ from crm.blueprints.history import history_names
 from crm.blueprints.reports import bp, downloads
 from crm.blueprints.reports.forms import IndicatorForm
 from crm.blueprints.reports.views import MAX_TEXT
+from crm.i18n import gettext as _
 from crm.models import Indicator
 from crm.services import audit, clock, reporting
 from crm.services.errors import InvalidInput, ServiceError

@@ -31,13 +31,13 @@ from urllib.parse import parse_qsl, urlencode
 import sqlalchemy as sa
 from flask import current_app, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from crm.blueprints.common import ListArgs, list_args
 from crm.blueprints.jobs.forms import ExportForm
 from crm.blueprints.reports import downloads
+from crm.i18n import gettext as _
 from crm.models import Job, User
 from crm.services import clock
 from crm.services.errors import InvalidInput

@@ -5,11 +5,11 @@ from datetime import date
 from typing import Any
 
 from flask import Response, abort, current_app, render_template, request
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import Permission, can
 from crm.blueprints.reports import bp, charts, downloads
+from crm.i18n import gettext as _
 from crm.services import clock, reporting
 from crm.services.errors import InvalidInput, ServiceError
 from crm.services.reporting import exports

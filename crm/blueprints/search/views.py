@@ -1,12 +1,12 @@
 from typing import Any
 
 from flask import jsonify, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import Permission, can
 from crm.blueprints.search import bp
 from crm.forms import chinese_first
+from crm.i18n import gettext as _
 from crm.services import accounts, search, stakeholders
 from crm.services.errors import PermissionDenied
 

@@ -1,10 +1,10 @@
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from crm.forms import BaseForm, PickerField, enum_choices
+from crm.i18n import lazy_gettext as _l
 from crm.models import RelationshipType
 
 

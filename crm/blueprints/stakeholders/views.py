@@ -2,7 +2,6 @@
 
 from flask import flash, redirect, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import Permission, permission_required
@@ -11,6 +10,7 @@ from crm.blueprints.stakeholders import bp
 from crm.blueprints.stakeholders.forms import AffiliationForm, EndForm, RelationshipForm
 from crm.blueprints.stakeholders.helpers import affiliation_form, relationship_form
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.models import Affiliation, Organisation, Person, Stakeholder, StakeholderRelationship
 from crm.services import stakeholders
 from crm.services.errors import NotFound, ServiceError

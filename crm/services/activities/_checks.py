@@ -10,9 +10,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from flask_babel import gettext as _
-
 from crm.access import Permission, can
+from crm.i18n import gettext as _
 from crm.models import Activity, User
 from crm.services.errors import InvalidInput, NotFound, PermissionDenied
 

@@ -16,10 +16,10 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 from crm.models import (
     LABELS,
     Activity,

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from crm.access import Permission
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.models import (
     Activity,
     ActivityParty,

@@ -12,12 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from crm.access import Permission
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.models import LABELS, Activity, ActivityParty, AuditAction, Organisation, PartyRole, User
 from crm.services import audit
 from crm.services.activities._checks import choice, require, require_live

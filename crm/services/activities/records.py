@@ -19,13 +19,13 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.access import Permission
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.models import (
     Activity,
     ActivityStatus,

@@ -25,11 +25,11 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.access import Permission, can
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.models import (
     Affiliation,
     AuditAction,

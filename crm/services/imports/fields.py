@@ -21,10 +21,9 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-
 from crm import provinces
+from crm.i18n import gettext as _
+from crm.i18n import lazy_gettext as _l
 from crm.models import (
     Consent,
     EngagementLevel,

@@ -25,8 +25,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from flask_babel import gettext as _
-
+from crm.i18n import gettext as _
 from crm.models import ConsentSource, DuplicateAction, ImportKind, Organisation, Person, label
 from crm.services import duplicates, names, stakeholders
 from crm.services.errors import InvalidInput

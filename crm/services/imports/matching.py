@@ -15,8 +15,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
+from crm.i18n import lazy_gettext as _l
 from crm.models import Stakeholder, label
 from crm.services import duplicates
 from crm.services.imports.rows import Built, Match

@@ -50,9 +50,9 @@ from datetime import date, datetime, time, timedelta
 from itertools import zip_longest
 from typing import Any
 
-from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from crm.i18n import gettext as _
 from crm.models import ImportKind
 from crm.services.errors import InvalidInput
 from crm.services.text import clean_text

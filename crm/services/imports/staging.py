@@ -19,10 +19,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from crm.access import Role
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.models import (
     Activity,
     DuplicateAction,

@@ -22,11 +22,11 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from flask_sqlalchemy.pagination import Pagination
 
 from crm.access import Permission, can
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.models import (
     Activity,
     AuditAction,

@@ -21,11 +21,11 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from crm.access import Permission, can
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.models import (
     Activity,
     Affiliation,

@@ -60,8 +60,8 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask
-from flask_babel import gettext as _
 
+from crm.i18n import gettext as _
 from crm.models import ActivityType, Gender, OrgType
 from crm.services import activities, clock
 from crm.services.errors import InvalidInput

@@ -12,8 +12,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from flask_babel import gettext as _
-
+from crm.i18n import gettext as _
 from crm.models import ActivityType, Channel, EngagementLevel, OrgType, label
 from crm.services import clock
 from crm.services.reporting.engagement_report import EngagementReport, MonthRow, Reached

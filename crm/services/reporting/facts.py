@@ -36,9 +36,9 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.models import (
     Activity,
     ActivityParty,

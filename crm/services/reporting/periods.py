@@ -14,8 +14,8 @@ from typing import Any, TypeGuard
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
+from crm.i18n import gettext as _
 from crm.services import clock
 from crm.services.errors import InvalidInput
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.orm import contains_eager, joinedload
 
 from crm.access import Permission
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.models import (
     Affiliation,
     AuditAction,

@@ -16,12 +16,12 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm import provinces
 from crm.access import Permission, can
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.models import (
     AuditAction,
     ConsentSource,

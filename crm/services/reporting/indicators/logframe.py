@@ -16,12 +16,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.access import Permission, can
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.models import AuditAction, Indicator, IndicatorTarget, Metric, User, label, utcnow
 from crm.services import audit, lifecycle
 from crm.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied

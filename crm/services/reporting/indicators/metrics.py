@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
-
+from crm.i18n import lazy_gettext as _l
 from crm.models import LABELS, Gender, Metric, label
 from crm.services.reporting.facts import NO_SECTOR, SECTORS, TYPES, sector_label, type_label
 

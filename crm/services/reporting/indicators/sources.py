@@ -22,9 +22,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.models import Indicator, Metric
 from crm.services import clock, consent
 from crm.services.errors import InvalidInput

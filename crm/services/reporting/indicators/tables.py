@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from flask_babel import gettext as _
-
+from crm.i18n import gettext as _
 from crm.models import Indicator, Metric, label
 from crm.services.reporting.exports import Table, percent, tuple_columns
 from crm.services.reporting.indicators.figures import Figure, YearFigures, YearRow
