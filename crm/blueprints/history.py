@@ -159,7 +159,9 @@ def change_text(
         try:
             return label(column.enum(value))
         except ValueError:
-            return value
+            # A value of another enum recorded under the same name (the status of a new
+            # participant on the activity, whose own status is an activity status).
+            return label(value)
     kinds = {t.value for t in RelationshipType}
     if field.startswith("inverse_"):
         name, _space, kind = value.rpartition(" ")

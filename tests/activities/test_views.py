@@ -365,6 +365,36 @@ def test_coordinator_can_add_existing_people_keeping_their_organisation(
     assert "Registered" in person_page.split('id="activities"')[1].split("</section>")[0]
 
 
+def test_the_history_reads_a_new_participants_status_as_its_label(
+    login_as, make_activity, make_person
+):
+    """The activity's own `status` is an activity status; the status recorded with a new
+    participant is a participation status, and reads as its label ("No-show", not no_show)."""
+    activity = make_activity()
+    wang = make_person(family_name="Wang", given_name="Fang")
+    client = login_as("coordinator")
+    client.post(
+        f"/activities/{activity.id}/participants",
+        data={"add-people": [wang.id], "add-status": "no_show", "add-role": "speaker"},
+    )
+    page = client.get(f"/activities/{activity.id}").get_data(as_text=True)
+    history = page[page.index('id="history"') :]
+    assert "No-show" in history and "no_show" not in history
+
+
+def test_a_participants_status_role_and_remove_button_never_break_inside_a_word(
+    login_as, make_activity, make_person, enrol
+):
+    """In Chinese the narrow columns broke 已出席 into 已出 / 席 and 移除 into 移 / 除."""
+    activity = make_activity()
+    enrol(activity, [make_person(family_name="Wang", given_name="Fang")], status="attended")
+    page = login_as("coordinator", locale="zh").get(f"/activities/{activity.id}")
+    row = page.get_data(as_text=True).split('data-testid="participant"')[1].split("</tr>")[0]
+    assert '<td class="text-nowrap" data-testid="participant-status">已出席</td>' in row
+    assert '<td class="text-nowrap">参与者</td>' in row
+    assert 'class="text-end text-nowrap pe-3"' in row
+
+
 def test_a_participant_added_twice_is_refused_and_nobody_is_added(
     login_as, make_activity, make_person, enrol, in_app
 ):
